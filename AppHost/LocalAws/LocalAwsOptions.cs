@@ -1,0 +1,33 @@
+namespace ImageAspire.AppHost.LocalAws;
+
+/// <summary>The local AWS backends the AppHost can run.</summary>
+public enum LocalAwsBackendKind
+{
+    /// <summary>S3, DynamoDB and Cognito emulators as Node processes (the default; no Docker).</summary>
+    Embedded,
+
+    /// <summary>The LocalStack container for S3 and DynamoDB (needs Docker); Cognito stays the Node emulator.</summary>
+    LocalStack,
+}
+
+/// <summary>The <c>LocalAws</c> configuration section of the AppHost.</summary>
+public sealed class LocalAwsOptions
+{
+    /// <summary><c>embedded</c> (default) or <c>localstack</c>.</summary>
+    public LocalAwsBackendKind Backend { get; set; } = LocalAwsBackendKind.Embedded;
+
+    /// <summary>Keep emulator data in <c>AppHost/.data</c> between runs instead of a fresh folder per run.</summary>
+    public bool KeepData { get; set; }
+
+    /// <summary>Overrides the data folder.</summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>The pinned LocalStack image tag (the last free-tier line without an auth token).</summary>
+    public string LocalStackImageTag { get; set; } = "4.4.0";
+
+    /// <summary>The AWS region the local backend pretends to be in.</summary>
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>The <c>Stage</c> parameter of the template for local resources.</summary>
+    public string Stage { get; set; } = "local";
+}

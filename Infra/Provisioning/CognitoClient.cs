@@ -1,0 +1,101 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ImageAspire.Infra.Provisioning;
+
+/// <summary>
+/// A small client for the Cognito user pools JSON API (the AWSSDK package is not available here).
+/// It sends unsigned requests, which the public operations (SignUp, InitiateAuth, ...) accept in AWS and
+/// which the local emulator accepts for every operation; it is not meant for admin calls against AWS.
+/// </summary>
+public sealed class CognitoClient(HttpClient http, Uri endpoint)
+{
+    /// <summary>Calls one operation, e.g. <c>InitiateAuth</c>, and returns its JSON answer.</summary>
+    public async Task<JsonObject> SendAsync(string operation, JsonObject request, CancellationToken cancellationToken = default)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, endpoint)
+        {
+            Content = new StringContent(request.ToJsonString(), System.Text.Encoding.UTF8, "application/x-amz-json-1.1"),
+        };
+        message.Content.Headers.ContentType!.CharSet = null;
+        message.Headers.Add("X-Amz-Target", $"AWSCognitoIdentityProviderService.{operation}");
+        using var response = await http.SendAsync(message, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var json = string.IsNullOrWhiteSpace(body) ? [] : JsonNode.Parse(body) as JsonObject ?? [];
+        if (!response.IsSuccessStatusCode)
+        {
+            var type = ((string?)json["__type"] ?? response.StatusCode.ToString()).Split('#')[^1];
+            throw new CognitoException(type, $"{operation}: {type}: {(string?)json["message"] ?? (string?)json["Message"] ?? body}");
+        }
+
+        return json;
+    }
+
+    /// <summary>Signs a user in with USER_PASSWORD_AUTH and returns the tokens.</summary>
+    public async Task<CognitoTokens> SignInAsync(string clientId, string userName, string password, CancellationToken cancellationToken = default)
+    {
+        var answer = await SendAsync("InitiateAuth", new JsonObject
+        {
+            ["AuthFlow"] = "USER_PASSWORD_AUTH",
+            ["ClientId"] = clientId,
+            ["AuthParameters"] = new JsonObject { ["USERNAME"] = userName, ["PASSWORD"] = password },
+        }, cancellationToken);
+        var result = answer["AuthenticationResult"] ?? throw new CognitoException("ChallengeRequired", $"InitiateAuth answered a challenge: {answer}");
+        return new CognitoTokens(
+            (string?)result["AccessToken"] ?? string.Empty,
+            (string?)result["IdToken"] ?? string.Empty,
+            (string?)result["RefreshToken"] ?? string.Empty);
+    }
+
+    /// <summary>Signs a new user up and confirms them with the code.</summary>
+    public async Task SignUpAndConfirmAsync(string clientId, string email, string password, string code, CancellationToken cancellationToken = default)
+    {
+        await SendAsync("SignUp", new JsonObject
+        {
+            ["ClientId"] = clientId,
+            ["Username"] = email,
+            ["Password"] = password,
+            ["UserAttributes"] = new JsonArray(new JsonObject { ["Name"] = "email", ["Value"] = email }),
+        }, cancellationToken);
+        await SendAsync("ConfirmSignUp", new JsonObject
+        {
+            ["ClientId"] = clientId,
+            ["Username"] = email,
+            ["ConfirmationCode"] = code,
+        }, cancellationToken);
+    }
+
+    /// <summary>Reads a string from an answer.</summary>
+    public static string? Get(JsonNode? node, params string[] path)
+    {
+        foreach (var name in path)
+        {
+            node = node?[name];
+        }
+
+        return node?.GetValueKind() == JsonValueKind.String ? (string?)node : node?.ToJsonString();
+    }
+}
+
+/// <summary>The tokens of a signed-in user.</summary>
+public sealed record CognitoTokens(string AccessToken, string IdToken, string RefreshToken);
+
+/// <summary>An error answer of the Cognito API; <see cref="Type"/> is e.g. <c>UsernameExistsException</c>.</summary>
+public sealed class CognitoException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public CognitoException(string type, string message) : base(message) => Type = type;
+
+    /// <summary>Creates the exception.</summary>
+    public CognitoException() => Type = string.Empty;
+
+    /// <summary>Creates the exception.</summary>
+    public CognitoException(string message) : base(message) => Type = string.Empty;
+
+    /// <summary>Creates the exception.</summary>
+    public CognitoException(string message, Exception inner) : base(message, inner) => Type = string.Empty;
+
+    /// <summary>The error type without its namespace.</summary>
+    public string Type { get; }
+}

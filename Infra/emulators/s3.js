@@ -1,0 +1,172 @@
+// Runs s3rver behind a small front that fixes what AWS SDK v4 sends and s3rver mishandles:
+//  - aws-chunked request bodies (STREAMING-*-PAYLOAD[-TRAILER]) are decoded, otherwise s3rver
+//    stores the chunk framing and the object comes back corrupted;
+//  - x-amz-copy-source arrives as "bucket%2Fkey", which s3rver cannot resolve;
+//  - s3rver cannot send bucket notifications, so its in-process object events are POSTed to a
+//    webhook (S3_EVENT_WEBHOOK_URL), the way S3 would invoke a Lambda function.
+// Environment: PORT, S3_DATA_DIR, S3_EVENT_WEBHOOK_URL, S3_EVENT_WEBHOOK_SECRET.
+'use strict';
+const http = require('node:http');
+const { Transform } = require('node:stream');
+const S3rver = require('s3rver');
+
+const port = Number(process.env.PORT || 4569);
+const directory = process.env.S3_DATA_DIR || require('node:path').join(process.cwd(), '.data', 's3');
+const webhookUrl = process.env.S3_EVENT_WEBHOOK_URL || '';
+const webhookSecret = process.env.S3_EVENT_WEBHOOK_SECRET || '';
+require('node:fs').mkdirSync(directory, { recursive: true });
+
+/** Decodes an aws-chunked body: "<hex>[;chunk-signature=..]\r\n<data>\r\n" ... "0..\r\n<trailers>\r\n". */
+class AwsChunkedDecoder extends Transform {
+  constructor() {
+    super();
+    this.pending = Buffer.alloc(0);
+    this.remaining = -1; // bytes of chunk data still to pass; -1 while reading a size line
+    this.done = false;
+  }
+
+  _transform(chunk, _encoding, callback) {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    try {
+      this.drain();
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  drain() {
+    while (!this.done && this.pending.length > 0) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, this.pending.length);
+        this.push(this.pending.subarray(0, take));
+        this.pending = this.pending.subarray(take);
+        this.remaining -= take;
+        continue;
+      }
+      if (this.remaining === 0) {
+        if (this.pending.length < 2) return;
+        this.pending = this.pending.subarray(2); // CRLF after the chunk data
+        this.remaining = -1;
+        continue;
+      }
+      const lineEnd = this.pending.indexOf('\r\n');
+      if (lineEnd < 0) {
+        if (this.pending.length > 4096) throw new Error('aws-chunked size line too long');
+        return;
+      }
+      const sizeText = this.pending.subarray(0, lineEnd).toString('latin1').split(';')[0].trim();
+      const size = parseInt(sizeText, 16);
+      if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+$/.test(sizeText)) {
+        throw new Error(`bad aws-chunked size line "${sizeText}"`);
+      }
+      this.pending = this.pending.subarray(lineEnd + 2);
+      if (size === 0) {
+        this.done = true; // the rest is trailers (checksums), which s3rver has no use for
+        return;
+      }
+      this.remaining = size;
+    }
+  }
+
+  _flush(callback) {
+    callback(this.done ? null : new Error('aws-chunked body ended early'));
+  }
+}
+
+function isAwsChunked(headers) {
+  const encoding = String(headers['content-encoding'] || '');
+  const sha = String(headers['x-amz-content-sha256'] || '');
+  return encoding.split(',').some(e => e.trim() === 'aws-chunked') || sha.startsWith('STREAMING-');
+}
+
+function rewriteHeaders(headers) {
+  const result = { ...headers };
+  if (isAwsChunked(headers)) {
+    const encodings = String(headers['content-encoding'] || '')
+      .split(',').map(e => e.trim()).filter(e => e && e !== 'aws-chunked');
+    if (encodings.length) result['content-encoding'] = encodings.join(','); else delete result['content-encoding'];
+    delete result['transfer-encoding'];
+    delete result['x-amz-trailer'];
+    result['content-length'] = headers['x-amz-decoded-content-length'];
+    result['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    if (result['content-length'] === undefined) {
+      delete result['content-length'];
+      result['transfer-encoding'] = 'chunked';
+    }
+  }
+  if (headers['x-amz-copy-source']) {
+    result['x-amz-copy-source'] = String(headers['x-amz-copy-source']).replace(/%2F/gi, '/');
+  }
+  return result;
+}
+
+async function postEvent(event) {
+  const body = JSON.stringify(event);
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    try {
+      const response = await fetch(webhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-s3-event-secret': webhookSecret },
+        body,
+        signal: AbortSignal.timeout(120_000),
+      });
+      if (response.ok) return;
+      console.error(`s3 event webhook answered ${response.status} (attempt ${attempt})`);
+      if (response.status < 500 && response.status !== 429) return;
+    } catch (err) {
+      console.error(`s3 event webhook failed: ${err.message} (attempt ${attempt})`);
+    }
+    await new Promise(r => setTimeout(r, 250 * 2 ** attempt));
+  }
+}
+
+async function main() {
+  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: false, vhostBuckets: false });
+  const { port: innerPort } = await s3rver.run();
+  if (webhookUrl) {
+    s3rver.on('event', event => {
+      const record = event.Records && event.Records[0];
+      console.log(`s3 event ${record && record.eventName} ${record && record.s3.bucket.name}/${record && record.s3.object.key}`);
+      postEvent(event);
+    });
+  }
+
+  const front = http.createServer((req, res) => {
+    const headers = rewriteHeaders(req.headers);
+    const upstream = http.request(
+      { host: '127.0.0.1', port: innerPort, method: req.method, path: req.url, headers },
+      upstreamResponse => {
+        res.writeHead(upstreamResponse.statusCode || 502, upstreamResponse.headers);
+        upstreamResponse.pipe(res);
+      });
+    upstream.on('error', err => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`s3 emulator front: ${err.message}`);
+    });
+    if (isAwsChunked(req.headers)) {
+      const decoder = new AwsChunkedDecoder();
+      decoder.on('error', err => {
+        upstream.destroy();
+        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>IncompleteBody</Code><Message>${err.message}</Message></Error>`);
+      });
+      req.pipe(decoder).pipe(upstream);
+    } else {
+      req.pipe(upstream);
+    }
+  });
+  front.requestTimeout = 0;
+  front.listen(port, '127.0.0.1', () => {
+    console.log(`s3 emulator (s3rver 3.7.1) listening on http://127.0.0.1:${port}, data in ${directory}` +
+      (webhookUrl ? `, object events to ${webhookUrl}` : ''));
+  });
+  const stop = () => front.close(() => s3rver.close().finally(() => process.exit(0)));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch(err => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,100 @@
+using Amazon.DynamoDBv2;
+using Amazon.Runtime;
+using Amazon.S3;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using ImageAspire.AppHost.LocalAws;
+using ImageAspire.Infra.Provisioning;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ImageAspire.Tests.Infrastructure;
+
+/// <summary>The real AppHost, started once for every test class of the <c>apphost</c> collection.</summary>
+public sealed class AppHostFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    private DistributedApplication? _app;
+    private readonly HttpClient _cognitoHttp = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("The AppHost has not started.");
+
+    public ProvisionedEnvironment Environment { get; private set; } = null!;
+
+    public IAmazonS3 S3 { get; private set; } = null!;
+
+    public IAmazonDynamoDB DynamoDb { get; private set; } = null!;
+
+    public CognitoClient Cognito { get; private set; } = null!;
+
+    public string ClientId => Environment["UserPoolClientId"];
+
+    public async ValueTask InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(StartTimeout);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cts.Token);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        _app = await builder.BuildAsync(cts.Token);
+        await _app.StartAsync(cts.Token);
+
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("imageservice", cts.Token);
+
+        var model = _app.Services.GetRequiredService<DistributedApplicationModel>();
+        Environment = await model.Resources.OfType<ProvisioningResource>().Single().Result.WaitAsync(cts.Token);
+
+        var credentials = new BasicAWSCredentials("S3RVER", "S3RVER");
+        // SDK v4 defaults on purpose: aws-chunked uploads with trailing checksums, as the service sends them.
+        S3 = new AmazonS3Client(credentials, new AmazonS3Config
+        {
+            ServiceURL = _app.GetEndpoint("s3", "http").ToString(),
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+        });
+        DynamoDb = new AmazonDynamoDBClient(credentials, new AmazonDynamoDBConfig
+        {
+            ServiceURL = _app.GetEndpoint("dynamodb", "http").ToString(),
+            AuthenticationRegion = "us-east-1",
+        });
+        Cognito = new CognitoClient(_cognitoHttp, _app.GetEndpoint("cognito", "http"));
+    }
+
+    public HttpClient CreateServiceClient(string? accessToken = null)
+    {
+        var client = App.CreateHttpClient("imageservice", "http");
+        client.Timeout = TimeSpan.FromSeconds(60);
+        if (accessToken is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);
+        }
+
+        return client;
+    }
+
+    /// <summary>Signs up, confirms and signs in a fresh user; returns their tokens.</summary>
+    public async Task<CognitoTokens> NewUserAsync(CancellationToken cancellationToken = default)
+    {
+        var email = $"user-{Guid.NewGuid():N}@example.com";
+        const string password = "Test-pass1";
+        await Cognito.SignUpAndConfirmAsync(ClientId, email, password, LocalAwsBackend.ConfirmationCode, cancellationToken);
+        return await Cognito.SignInAsync(ClientId, email, password, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        S3?.Dispose();
+        DynamoDb?.Dispose();
+        _cognitoHttp.Dispose();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppHostGroup : ICollectionFixture<AppHostFixture>
+{
+    public const string Name = "apphost";
+}

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Amazon.DynamoDBv2.Model;
+using Amazon.S3.Model;
+using Amazon.S3.Transfer;
+using ImageAspire.AppHost.LocalAws;
+using ImageAspire.Infra.Templates;
+using ImageAspire.Tests.Infrastructure;
+
+namespace ImageAspire.Tests.Integration;
+
+[Collection(AppHostGroup.Name)]
+public sealed class LocalBackendTests(AppHostFixture fixture)
+{
+    private static CancellationToken Timeout(int seconds = 60) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+
+    [Fact]
+    public async Task Buckets_and_table_exist_as_the_template_defines_them()
+    {
+        var template = CloudFormationTemplate.Load(Path.Combine(AppContext.BaseDirectory, "template.yaml"));
+        var context = new TemplateContext(template, new Dictionary<string, string> { ["Stage"] = "local" });
+
+        var buckets = (await fixture.S3.ListBucketsAsync(Timeout())).Buckets.Select(b => b.BucketName).ToHashSet();
+        var expectedBuckets = template.ResourcesOfType("AWS::S3::Bucket")
+            .Select(b => CloudFormationTemplate.Resolve(b.Properties["BucketName"], context)!.ToString()).ToList();
+        Assert.Equal(3, expectedBuckets.Count);
+        Assert.All(expectedBuckets, name => Assert.Contains(name, buckets));
+
+        var tableDefinition = template.ResourcesOfType("AWS::DynamoDB::Table").Single();
+        var tableName = CloudFormationTemplate.Resolve(tableDefinition.Properties["TableName"], context)!.ToString();
+        Assert.Equal(fixture.Environment["ImagesTableName"], tableName);
+        var table = (await fixture.DynamoDb.DescribeTableAsync(tableName, Timeout())).Table;
+        var expectedKeys = ((JsonArray)tableDefinition.Properties["KeySchema"]!)
+            .Select(k => $"{k!["AttributeName"]}:{k["KeyType"]}").ToList();
+        Assert.Equal(expectedKeys, table.KeySchema.Select(k => $"{k.AttributeName}:{k.KeyType.Value}").ToList());
+        Assert.Equal("PAY_PER_REQUEST", table.BillingModeSummary?.BillingMode?.Value ?? "PAY_PER_REQUEST");
+        Assert.Equal(
+            (tableDefinition.Properties["GlobalSecondaryIndexes"] as JsonArray ?? []).Select(i => (string)i!["IndexName"]!).Order().ToList(),
+            (table.GlobalSecondaryIndexes ?? []).Select(i => i.IndexName).Order().ToList());
+    }
+
+    [Fact]
+    public async Task Default_settings_are_seeded()
+    {
+        var item = await fixture.DynamoDb.GetItemAsync(new GetItemRequest
+        {
+            TableName = fixture.Environment["ImagesTableName"],
+            Key = new() { ["PK"] = new AttributeValue { S = "SETTINGS" }, ["SK"] = new AttributeValue { S = "DEFAULT" } },
+        }, Timeout());
+        var document = JsonNode.Parse(item.Item["Document"].S)!;
+        Assert.Equal(["thumb", "medium", "large"], ((JsonArray)document["renditions"]!).Select(r => (string?)r!["name"]));
+    }
+
+    [Fact]
+    public async Task A_signed_up_user_gets_a_token_that_the_service_accepts()
+    {
+        var tokens = await fixture.NewUserAsync(Timeout());
+        using var client = fixture.CreateServiceClient(tokens.AccessToken);
+
+        var me = await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout());
+
+        var sub = JwtClaims(tokens.AccessToken)["sub"]!.ToString();
+        Assert.False(string.IsNullOrEmpty(sub));
+        Assert.Equal(sub, (string?)me!["sub"]);
+    }
+
+    [Fact]
+    public async Task The_seeded_admin_is_in_the_admins_group()
+    {
+        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalAwsBackend.AdminUser.Email, LocalAwsBackend.AdminUser.Password, Timeout());
+        using var client = fixture.CreateServiceClient(tokens.AccessToken);
+
+        var me = await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout());
+
+        Assert.Contains("admins", ((JsonArray)me!["groups"]!).Select(g => (string?)g));
+    }
+
+    [Fact]
+    public async Task Requests_without_a_valid_access_token_are_refused()
+    {
+        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalAwsBackend.DemoUser.Email, LocalAwsBackend.DemoUser.Password, Timeout());
+        var parts = tokens.AccessToken.Split('.');
+        var tamperedPayload = Base64Url(JwtClaims(tokens.AccessToken).Also(c => c["sub"] = "someone-else").ToJsonString());
+        string[] refused =
+        [
+            string.Empty,
+            "not-a-jwt",
+            $"{parts[0]}.{tamperedPayload}.{parts[2]}",
+            $"{parts[0]}.{parts[1]}.{parts[2][..^4]}AAAA",
+            $"{Base64Url("""{"alg":"none","typ":"JWT"}""")}.{parts[1]}.",
+            tokens.IdToken,
+        ];
+
+        foreach (var token in refused)
+        {
+            using var client = fixture.CreateServiceClient(token.Length == 0 ? null : token);
+            using var response = await client.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout());
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        using var valid = fixture.CreateServiceClient(tokens.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await valid.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout())).StatusCode);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(20)]
+    public async Task Objects_uploaded_with_sdk_v4_defaults_read_back_byte_identical(int megabytes)
+    {
+        var bucket = fixture.Environment["OriginalsBucketName"];
+        var data = RandomNumberGenerator.GetBytes(megabytes * 1024 * 1024);
+        var key = $"tests/put-{megabytes}mb-{Guid.NewGuid():N}.bin";
+
+        await fixture.S3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = new MemoryStream(data) }, Timeout(120));
+        Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, key));
+
+        // TransferUtility switches to multipart at 16 MB; force it for both sizes with a 5 MB part size.
+        var multipartKey = $"tests/multipart-{megabytes}mb-{Guid.NewGuid():N}.bin";
+        using var transfer = new TransferUtility(fixture.S3, new TransferUtilityConfig { MinSizeBeforePartUpload = 5 * 1024 * 1024 });
+        await transfer.UploadAsync(new TransferUtilityUploadRequest
+        {
+            BucketName = bucket,
+            Key = multipartKey,
+            InputStream = new MemoryStream(data),
+            PartSize = 5 * 1024 * 1024,
+        }, Timeout(120));
+        Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, multipartKey));
+
+        var copyKey = $"tests/copy of/{Guid.NewGuid():N}.bin";
+        await fixture.S3.CopyObjectAsync(new CopyObjectRequest { SourceBucket = bucket, SourceKey = key, DestinationBucket = bucket, DestinationKey = copyKey }, Timeout(120));
+        Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, copyKey));
+    }
+
+    private async Task<byte[]> ReadHashAsync(string bucket, string key)
+    {
+        using var response = await fixture.S3.GetObjectAsync(bucket, key, Timeout(120));
+        return await SHA256.HashDataAsync(response.ResponseStream, Timeout(120));
+    }
+
+    private static JsonObject JwtClaims(string jwt)
+    {
+        var payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
+        return (JsonObject)JsonNode.Parse(Convert.FromBase64String(payload))!;
+    }
+
+    private static string Base64Url(string text) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}
+
+internal static class Fluent
+{
+    public static T Also<T>(this T value, Action<T> action)
+    {
+        action(value);
+        return value;
+    }
+}
