@@ -8,6 +8,7 @@ using Amazon.S3.Transfer;
 using ImageAspire.AppHost.LocalAws;
 using ImageAspire.Infra.Templates;
 using ImageAspire.Tests.Infrastructure;
+using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Integration;
 
@@ -148,13 +149,4 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
 
     private static string Base64Url(string text) =>
         Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-}
-
-internal static class Fluent
-{
-    public static T Also<T>(this T value, Action<T> action)
-    {
-        action(value);
-        return value;
-    }
 }

@@ -1,0 +1,24 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace ImageAspire.ImageService.Processing;
+
+/// <summary>The service's own spans and metrics, exported by ServiceDefaults under the name <c>ImageAspire</c>.</summary>
+public static class PipelineTelemetry
+{
+    public const string Name = Microsoft.Extensions.Hosting.Extensions.TelemetrySourceName;
+
+    public static readonly ActivitySource Source = new(Name);
+
+    private static readonly Meter Meter = new(Name);
+
+    public static readonly Counter<long> ImagesProcessed = Meter.CreateCounter<long>("imageaspire.images.processed", "{image}", "Images processed to Ready.");
+
+    public static readonly Counter<long> ImagesFailed = Meter.CreateCounter<long>("imageaspire.images.failed", "{image}", "Uploads refused or failed, by reason.");
+
+    public static readonly Counter<long> BytesIn = Meter.CreateCounter<long>("imageaspire.bytes.in", "By", "Bytes of originals received.");
+
+    public static readonly Counter<long> BytesOut = Meter.CreateCounter<long>("imageaspire.bytes.out", "By", "Bytes of renditions written.");
+
+    public static readonly Histogram<double> PipelineDuration = Meter.CreateHistogram<double>("imageaspire.pipeline.duration", "ms", "Time to process one original into its renditions.");
+}

@@ -1,0 +1,130 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+
+namespace ImageAspire.ImageService.Processing;
+
+/// <summary>The processing settings stored in DynamoDB (<c>SETTINGS</c>/<c>DEFAULT</c>): renditions, output formats, watermark.</summary>
+public sealed record ProcessingSettings(
+    IReadOnlyList<RenditionPreset> Renditions,
+    IReadOnlyList<OutputFormat> Formats,
+    WatermarkSettings Watermark)
+{
+    public static ProcessingSettings Default { get; } = new(
+        [
+            new("thumb", 200, 200, ResizeMode.Cover, Watermark: false),
+            new("medium", 800, 800, ResizeMode.Fit, Watermark: true),
+            new("large", 1600, 1600, ResizeMode.Fit, Watermark: true),
+        ],
+        [new(EncodedFormat.Jpeg, 80), new(EncodedFormat.WebP, 80)],
+        new WatermarkSettings(Enabled: true, Text: "ImageAspire", Opacity: 0.5, WatermarkPosition.BottomRight, MinimumWidth: 400));
+
+    /// <summary>Every problem with the settings, keyed by JSON path; empty when valid.</summary>
+    public Dictionary<string, string[]> Validate()
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (Renditions is null || Renditions.Count is 0 or > 8)
+        {
+            errors["renditions"] = ["Between 1 and 8 renditions are required."];
+        }
+        else
+        {
+            for (var i = 0; i < Renditions.Count; i++)
+            {
+                var r = Renditions[i];
+                if (r is null || string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > 32 || !r.Name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+                {
+                    errors[$"renditions[{i}].name"] = ["A name of 1-32 lowercase letters, digits or '-' is required."];
+                }
+
+                if (r is not null && (r.Width is < 16 or > 4096 || r.Height is < 16 or > 4096))
+                {
+                    errors[$"renditions[{i}]"] = ["Width and height must be between 16 and 4096."];
+                }
+            }
+
+            if (Renditions.Where(r => r is not null).GroupBy(r => r.Name).Any(g => g.Count() > 1))
+            {
+                errors["renditions"] = ["Rendition names must be unique."];
+            }
+        }
+
+        if (Formats is null || Formats.Count is 0 or > 2 || Formats.Any(f => f is null) || Formats.GroupBy(f => f.Format).Any(g => g.Count() > 1))
+        {
+            errors["formats"] = ["One or two distinct formats (jpeg, webp) are required."];
+        }
+        else if (Formats.Any(f => f.Quality is < 1 or > 100))
+        {
+            errors["formats"] = ["Quality must be between 1 and 100."];
+        }
+
+        if (Watermark is null)
+        {
+            errors["watermark"] = ["Watermark settings are required."];
+        }
+        else
+        {
+            if (Watermark.Opacity is < 0 or > 1 || double.IsNaN(Watermark.Opacity))
+            {
+                errors["watermark.opacity"] = ["Opacity must be between 0 and 1."];
+            }
+
+            if (Watermark.Enabled && (string.IsNullOrWhiteSpace(Watermark.Text) || Watermark.Text.Length > 64))
+            {
+                errors["watermark.text"] = ["A text of 1-64 characters is required when the watermark is enabled."];
+            }
+
+            if (Watermark.MinimumWidth is < 0 or > 10000)
+            {
+                errors["watermark.minimumWidth"] = ["Minimum width must be between 0 and 10000."];
+            }
+        }
+
+        return errors;
+    }
+}
+
+public sealed record RenditionPreset(
+    [property: Required] string Name,
+    int Width,
+    int Height,
+    ResizeMode Mode,
+    bool Watermark);
+
+public sealed record OutputFormat(EncodedFormat Format, int Quality);
+
+public sealed record WatermarkSettings(bool Enabled, string? Text, double Opacity, WatermarkPosition Position, int MinimumWidth);
+
+[JsonConverter(typeof(JsonStringEnumConverter<ResizeMode>))]
+public enum ResizeMode
+{
+    /// <summary>Fit inside the box, keeping the aspect ratio.</summary>
+    [JsonStringEnumMemberName("fit")] Fit,
+
+    /// <summary>Fill the box and crop the overflow (centre).</summary>
+    [JsonStringEnumMemberName("cover")] Cover,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<EncodedFormat>))]
+public enum EncodedFormat
+{
+    [JsonStringEnumMemberName("jpeg")] Jpeg,
+    [JsonStringEnumMemberName("webp")] WebP,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<WatermarkPosition>))]
+public enum WatermarkPosition
+{
+    [JsonStringEnumMemberName("bottom-right")] BottomRight,
+    [JsonStringEnumMemberName("bottom-left")] BottomLeft,
+    [JsonStringEnumMemberName("top-right")] TopRight,
+    [JsonStringEnumMemberName("top-left")] TopLeft,
+}
+
+public static class EncodedFormats
+{
+    public static string Extension(this EncodedFormat format) => format == EncodedFormat.WebP ? "webp" : "jpg";
+
+    public static string ContentType(this EncodedFormat format) => format == EncodedFormat.WebP ? "image/webp" : "image/jpeg";
+
+    public static string Name(this EncodedFormat format) => format == EncodedFormat.WebP ? "webp" : "jpeg";
+}
