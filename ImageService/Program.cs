@@ -1,4 +1,5 @@
 using ImageAspire.ImageService.Apis;
+using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,8 +13,18 @@ app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 
+if (app.Environment.IsDevelopment())
+{
+    app.MapOpenApi().AllowAnonymous();
+    app.MapScalarApiReference().AllowAnonymous();
+}
+
 app.MapDefaultEndpoints();
 app.MapMeApi();
+app.MapImagesApi();
+app.MapUploadsApi();
+app.MapSettingsApi();
+app.MapS3EventsApi();
 
 app.Run();
 

@@ -29,6 +29,9 @@ public sealed class LocalAwsBackend
     /// <summary>The shared secret the local S3 sends with object events (the webhook checks it).</summary>
     public string S3EventSecret { get; }
 
+    /// <summary>The originals bucket's name, resolved from the template before anything starts.</summary>
+    public string OriginalsBucketName { get; internal set; } = string.Empty;
+
     /// <summary>The S3 endpoint (the emulator or LocalStack).</summary>
     public EndpointReference S3Endpoint { get; internal set; } = null!;
 
@@ -75,6 +78,10 @@ public static class LocalAwsExtensions
                 : Path.Combine(Path.GetTempPath(), "imageaspire", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(dataDirectory);
         var backend = new LocalAwsBackend(options, dataDirectory, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
+        var template = CloudFormationTemplate.Load(Path.Combine(infraDirectory, "template.yaml"));
+        backend.OriginalsBucketName = CloudFormationTemplate.Resolve(
+            template.Resources.Single(r => r.LogicalId == "OriginalsBucket").Properties["BucketName"],
+            new TemplateContext(template, TemplateParameters(options)))?.ToString() ?? string.Empty;
 
         var npm = builder.AddExecutable("npm-ci", "node", emulatorsDirectory, "install-once.js")
             .WithEnvironment("npm_config_update_notifier", "false");
@@ -198,7 +205,10 @@ public static class LocalAwsExtensions
         ArgumentNullException.ThrowIfNull(service);
         if (backend.Options.Backend == LocalAwsBackendKind.Embedded)
         {
-            backend.S3Host.WithEnvironment("S3_EVENT_WEBHOOK_URL", ReferenceExpression.Create($"{service.GetEndpoint("http")}{path}"));
+            backend.S3Host
+                .WithEnvironment("S3_EVENT_WEBHOOK_URL", ReferenceExpression.Create($"{service.GetEndpoint("http")}{path}"))
+                // The template's notification is on the originals bucket only.
+                .WithEnvironment("S3_EVENT_BUCKETS", backend.OriginalsBucketName);
         }
 
         return backend;
@@ -231,7 +241,7 @@ public static class LocalAwsExtensions
             var provisioner = new LocalAwsProvisioner(s3, dynamoDb, cognito, logger);
 
             var template = CloudFormationTemplate.Load(Path.Combine(infraDirectory, "template.yaml"));
-            var environment = await provisioner.ProvisionAsync(template, new Dictionary<string, string> { ["Stage"] = backend.Options.Stage }, cancellationToken);
+            var environment = await provisioner.ProvisionAsync(template, TemplateParameters(backend.Options), cancellationToken);
             await provisioner.SeedSettingsAsync(environment["ImagesTableName"], await File.ReadAllTextAsync(Path.Combine(infraDirectory, "seed", "settings.json"), cancellationToken), cancellationToken);
             await provisioner.SeedUserAsync(environment["UserPoolId"], LocalAwsBackend.DemoUser, cancellationToken);
             await provisioner.SeedUserAsync(environment["UserPoolId"], LocalAwsBackend.AdminUser, cancellationToken);
@@ -252,6 +262,8 @@ public static class LocalAwsExtensions
             await e.Notifications.PublishUpdateAsync(resource, s => s with { State = KnownResourceStates.Exited, ExitCode = 1, StopTimeStamp = DateTime.UtcNow });
         }
     }
+
+    private static Dictionary<string, string> TemplateParameters(LocalAwsOptions options) => new() { ["Stage"] = options.Stage };
 
     private static void TryDelete(string directory)
     {

@@ -1,11 +1,81 @@
+using Amazon.DynamoDBv2;
+using Amazon.Runtime;
+using Amazon.S3;
+using ImageAspire.ImageService.Extensions;
+using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
 namespace Microsoft.Extensions.Hosting;
 
 public static class ImageServiceExtensions
 {
+    /// <summary>Everything the image service needs: options, AWS clients, stores, the pipeline, auth, problem details.</summary>
     public static IHostApplicationBuilder AddImageServices(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
-        builder.Services.AddCognitoAuthentication();
+        var services = builder.Services;
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        services.AddOpenApi();
+        services.AddCognitoAuthentication();
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ProcessingOptions>().BindConfiguration(ProcessingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        // Multipart uploads: room for the configured number of files at the configured size, nothing more.
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ProcessingOptions>>((kestrel, processing) =>
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBytes(processing.Value));
+        services.AddOptions<FormOptions>().Configure<IOptions<ProcessingOptions>>((form, processing) =>
+        {
+            form.MultipartBodyLengthLimit = MaxRequestBytes(processing.Value);
+            form.ValueCountLimit = 64;
+            form.MultipartHeadersCountLimit = 16;
+            form.MultipartHeadersLengthLimit = 8 * 1024;
+        });
+
+        services.AddSingleton<IAmazonS3>(_ => CreateS3Client(builder.Configuration));
+        services.AddSingleton<IAmazonDynamoDB>(_ => CreateDynamoDbClient(builder.Configuration));
+        services.AddSingleton<IObjectStore, S3ObjectStore>();
+        services.AddSingleton<IImageMetadataStore, DynamoDbImageMetadataStore>();
+        services.AddSingleton<ISettingsStore, DynamoDbSettingsStore>();
+        services.AddSingleton<IImagePipeline, NetVipsImagePipeline>();
+        services.AddSingleton<PipelineGate>();
+        services.AddSingleton<ImageLibrary>();
         return builder;
+    }
+
+    private static long MaxRequestBytes(ProcessingOptions processing) =>
+        (processing.MaxUploadBytes * processing.MaxFilesPerRequest) + (1024 * 1024);
+
+    // Endpoints come from the standard AWS_ENDPOINT_URL_<SERVICE> variables (set locally by the AppHost);
+    // credentials and region from the default chain (environment, Lambda role). Short timeouts and few retries:
+    // an unavailable dependency should turn into a quick 503, not a hung request.
+    private static AmazonS3Client CreateS3Client(IConfiguration configuration)
+    {
+        var config = new AmazonS3Config { Timeout = TimeSpan.FromSeconds(20), MaxErrorRetry = 2 };
+        if (configuration["AWS_ENDPOINT_URL_S3"] is { Length: > 0 } endpoint)
+        {
+            config.ServiceURL = endpoint;
+            config.ForcePathStyle = true;
+            config.AuthenticationRegion = configuration["AWS_REGION"] ?? "us-east-1";
+        }
+
+        return new AmazonS3Client(config);
+    }
+
+    private static AmazonDynamoDBClient CreateDynamoDbClient(IConfiguration configuration)
+    {
+        var config = new AmazonDynamoDBConfig { Timeout = TimeSpan.FromSeconds(5), MaxErrorRetry = 2 };
+        if (configuration["AWS_ENDPOINT_URL_DYNAMODB"] is { Length: > 0 } endpoint)
+        {
+            config.ServiceURL = endpoint;
+            config.AuthenticationRegion = configuration["AWS_REGION"] ?? "us-east-1";
+        }
+
+        return new AmazonDynamoDBClient(config);
     }
 }

@@ -4,7 +4,7 @@
 //  - x-amz-copy-source arrives as "bucket%2Fkey", which s3rver cannot resolve;
 //  - s3rver cannot send bucket notifications, so its in-process object events are POSTed to a
 //    webhook (S3_EVENT_WEBHOOK_URL), the way S3 would invoke a Lambda function.
-// Environment: PORT, S3_DATA_DIR, S3_EVENT_WEBHOOK_URL, S3_EVENT_WEBHOOK_SECRET.
+// Environment: PORT, S3_DATA_DIR, S3_EVENT_WEBHOOK_URL, S3_EVENT_WEBHOOK_SECRET, S3_EVENT_BUCKETS, S3_VERBOSE.
 'use strict';
 const http = require('node:http');
 const { Transform } = require('node:stream');
@@ -14,6 +14,8 @@ const port = Number(process.env.PORT || 4569);
 const directory = process.env.S3_DATA_DIR || require('node:path').join(process.cwd(), '.data', 's3');
 const webhookUrl = process.env.S3_EVENT_WEBHOOK_URL || '';
 const webhookSecret = process.env.S3_EVENT_WEBHOOK_SECRET || '';
+// Like a bucket notification configuration: only these buckets' events are delivered (all when unset).
+const eventBuckets = (process.env.S3_EVENT_BUCKETS || '').split(',').map(b => b.trim()).filter(Boolean);
 require('node:fs').mkdirSync(directory, { recursive: true });
 
 /** Decodes an aws-chunked body: "<hex>[;chunk-signature=..]\r\n<data>\r\n" ... "0..\r\n<trailers>\r\n". */
@@ -122,11 +124,13 @@ async function postEvent(event) {
 }
 
 async function main() {
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: false, vhostBuckets: false });
+  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: process.env.S3_VERBOSE !== 'true', vhostBuckets: false });
   const { port: innerPort } = await s3rver.run();
   if (webhookUrl) {
     s3rver.on('event', event => {
       const record = event.Records && event.Records[0];
+      if (!record || !String(record.eventName).startsWith('ObjectCreated:')) return;
+      if (eventBuckets.length && !eventBuckets.includes(record.s3.bucket.name)) return;
       console.log(`s3 event ${record && record.eventName} ${record && record.s3.bucket.name}/${record && record.s3.object.key}`);
       postEvent(event);
     });

@@ -1,0 +1,137 @@
+using System.Security.Claims;
+using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace ImageAspire.ImageService.Apis;
+
+public static class ImagesApi
+{
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+
+    public static IEndpointRouteBuilder MapImagesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/images").WithTags("Images");
+        // No Accepts<>() metadata: it would make the framework answer a bare 415 before the handler can explain.
+        api.MapPost("/", UploadImages).WithName("UploadImages").DisableAntiforgery();
+        api.MapGet("/", ListImages).WithName("ListImages");
+        api.MapGet("/{id}", GetImage).WithName("GetImage");
+        api.MapDelete("/{id}", DeleteImage).WithName("DeleteImage");
+        return app;
+    }
+
+    /// <summary>Uploads one or more images (multipart parts named <c>file</c>); all or nothing.</summary>
+    public static async Task<Results<Created<ImageResource>, Created<ImageResource[]>, ProblemHttpResult>> UploadImages(
+        HttpRequest request, ClaimsPrincipal user, ImageLibrary library, IOptions<ProcessingOptions> options, CancellationToken cancellationToken)
+    {
+        if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported request format",
+                "Send multipart/form-data with one or more parts named 'file', or use POST /api/uploads for a presigned upload.");
+        }
+
+        var form = await request.ReadFormAsync(cancellationToken);
+        var files = form.Files.GetFiles("file");
+        if (files.Count == 0)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "No file", "The request has no part named 'file'.");
+        }
+
+        if (files.Count > options.Value.MaxFilesPerRequest)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Too many files", $"At most {options.Value.MaxFilesPerRequest} files per request.");
+        }
+
+        var owner = user.Owner();
+        var stored = new List<ImageRecord>(files.Count);
+        try
+        {
+            foreach (var file in files)
+            {
+                if (file.Length > options.Value.MaxUploadBytes)
+                {
+                    throw new ImageRejectedException(RejectionReason.TooLarge,
+                        $"The file '{Path.GetFileName(file.FileName)}' is {file.Length} bytes; the limit is {options.Value.MaxUploadBytes} bytes. Use POST /api/uploads for larger files.");
+                }
+
+                var data = new byte[file.Length];
+                await using (var stream = file.OpenReadStream())
+                {
+                    await stream.ReadExactlyAsync(data, cancellationToken);
+                }
+
+                stored.Add(await library.UploadAsync(owner, file.FileName, data, cancellationToken));
+            }
+        }
+        catch (ImageRejectedException ex)
+        {
+            await RemoveAsync(library, owner, stored);
+            return Problem(ex.StatusCode, ex.Title, ex.Message);
+        }
+        catch
+        {
+            await RemoveAsync(library, owner, stored);
+            throw;
+        }
+
+        var resources = stored.Select(ImageResource.From).ToArray();
+        return resources.Length == 1
+            ? TypedResults.Created($"/api/images/{resources[0].Id}", resources[0])
+            : TypedResults.Created("/api/images", resources);
+    }
+
+    public static async Task<Results<Ok<ImageList>, ProblemHttpResult>> ListImages(
+        ClaimsPrincipal user, ImageLibrary library, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > MaxPageSize)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid limit", $"limit must be between 1 and {MaxPageSize}.");
+        }
+
+        try
+        {
+            var page = await library.ListAsync(user.Owner(), limit ?? DefaultPageSize, string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
+            return TypedResults.Ok(new ImageList(page.Items.Select(ImageResource.From).ToList(), page.NextCursor));
+        }
+        catch (InvalidCursorException ex)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid cursor", ex.Message);
+        }
+    }
+
+    public static async Task<Results<Ok<ImageResource>, NotFound<ProblemDetails>>> GetImage(
+        string id, ClaimsPrincipal user, ImageLibrary library, CancellationToken cancellationToken) =>
+        await library.GetAsync(user.Owner(), id, cancellationToken) is { } image
+            ? TypedResults.Ok(ImageResource.From(image))
+            : ImageNotFound(id);
+
+    public static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteImage(
+        string id, ClaimsPrincipal user, ImageLibrary library, CancellationToken cancellationToken) =>
+        await library.DeleteAsync(user.Owner(), id, cancellationToken)
+            ? TypedResults.NoContent()
+            : ImageNotFound(id);
+
+    /// <summary>The same answer for a missing image and for someone else's.</summary>
+    internal static NotFound<ProblemDetails> ImageNotFound(string id) => TypedResults.NotFound(new ProblemDetails
+    {
+        Status = StatusCodes.Status404NotFound,
+        Title = "Image not found",
+        Detail = $"There is no image '{id}'.",
+        Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+    });
+
+    internal static ProblemHttpResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title);
+
+    private static async Task RemoveAsync(ImageLibrary library, string owner, List<ImageRecord> stored)
+    {
+        foreach (var image in stored)
+        {
+            await library.DeleteAsync(owner, image.Id, CancellationToken.None);
+        }
+    }
+}

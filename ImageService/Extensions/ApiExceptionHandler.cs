@@ -1,0 +1,57 @@
+using AmazonClientException = Amazon.Runtime.AmazonClientException;
+using AmazonServiceException = Amazon.Runtime.AmazonServiceException;
+using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace ImageAspire.ImageService.Extensions;
+
+/// <summary>
+/// Turns what escapes an endpoint into a problem detail with the right status: bad requests stay 4xx,
+/// an unavailable dependency or a full pipeline is a 503 with Retry-After, never a bare 500.
+/// </summary>
+public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var (status, title, detail, retryAfter) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == 413 ? "The request is too large" : "Bad request", bad.Message, (int?)null),
+            InvalidDataException invalid => (400, "Malformed request body", invalid.Message, null),
+            ImageRejectedException rejected => (rejected.StatusCode, rejected.Title, rejected.Message, null),
+            InvalidCursorException cursor => (400, "Invalid cursor", cursor.Message, null),
+            UploadNotFoundException notUploaded => (409, "Not uploaded yet", notUploaded.Message, null),
+            UnauthorizedAccessException => (401, "Unauthorized", "The token's subject is not usable.", null),
+            PipelineBusyException busy => (503, "Busy", busy.Message, 2),
+            AmazonServiceException or AmazonClientException or HttpRequestException or TimeoutException
+                or TaskCanceledException when !httpContext.RequestAborted.IsCancellationRequested
+                => (503, "Storage unavailable", "A storage service did not answer; nothing was changed. Retry shortly.", 5),
+            _ => (0, string.Empty, string.Empty, null),
+        };
+        if (status == 0)
+        {
+            return false;
+        }
+
+        if (status == 503)
+        {
+            logger.LogWarning(exception, "Answered 503: {Title}", title);
+        }
+
+        httpContext.Response.StatusCode = status;
+        if (retryAfter is { } seconds)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
+    }
+}

@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+
+namespace ImageAspire.ImageService.Storage;
+
+public enum ImageStatus
+{
+    Pending,
+    Processing,
+    Ready,
+    Failed,
+}
+
+public sealed record RenditionRecord(string Name, string Format, int Width, int Height, long Bytes, string Key);
+
+/// <summary>One image of one owner: the DynamoDB item <c>USER#&lt;sub&gt;</c> / <c>IMAGE#&lt;id&gt;</c>.</summary>
+public sealed record ImageRecord
+{
+    public required string Owner { get; init; }
+    public required string Id { get; init; }
+    public required ImageStatus Status { get; init; }
+    public string? FileName { get; init; }
+    public required string OriginalKey { get; init; }
+    public required string ContentType { get; init; }
+    public int Width { get; init; }
+    public int Height { get; init; }
+    public long Bytes { get; init; }
+    public string? Sha256 { get; init; }
+    public IReadOnlyList<RenditionRecord> Renditions { get; init; } = [];
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+    /// <summary>Optimistic lock: every write is conditional on the version it read.</summary>
+    public long Version { get; init; }
+    public string? FailureReason { get; init; }
+    /// <summary>Presigned uploads only: when the upload URL stops working.</summary>
+    public DateTimeOffset? UploadExpiresAt { get; init; }
+    /// <summary>Presigned uploads only: the size the caller announced.</summary>
+    public long? ExpectedBytes { get; init; }
+    /// <summary>While <see cref="ImageStatus.Processing"/>: when the worker claimed it (a stale claim may be taken over).</summary>
+    public DateTimeOffset? ClaimedAt { get; init; }
+}
+
+/// <summary>ULIDs: 48-bit millisecond time + 80 random bits, Crockford base32, so ids sort by creation time.</summary>
+public static class ImageId
+{
+    private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    public static string New(DateTimeOffset? now = null)
+    {
+        var time = (ulong)(now ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds();
+        Span<byte> bytes = stackalloc byte[16];
+        for (var i = 5; i >= 0; i--)
+        {
+            bytes[i] = (byte)(time & 0xFF);
+            time >>= 8;
+        }
+
+        RandomNumberGenerator.Fill(bytes[6..]);
+        var value = new UInt128(
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]));
+        Span<char> chars = stackalloc char[26];
+        for (var i = 25; i >= 0; i--)
+        {
+            chars[i] = Alphabet[(int)(value & 31)];
+            value >>= 5;
+        }
+
+        return new string(chars);
+    }
+
+    public static bool IsValid(string? id) =>
+        id is { Length: 26 } && id[0] <= '7' && id.All(c => Alphabet.Contains(c, StringComparison.Ordinal));
+}

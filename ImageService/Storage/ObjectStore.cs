@@ -1,0 +1,93 @@
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace ImageAspire.ImageService.Storage;
+
+/// <summary>The S3 operations the service needs, nothing more (and so nothing more in its IAM policy).</summary>
+public interface IObjectStore
+{
+    Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken);
+
+    /// <summary>The object's size and content type, or null when it does not exist.</summary>
+    Task<(long Size, string? ContentType)?> HeadAsync(string bucket, string key, CancellationToken cancellationToken);
+
+    Task<byte[]> GetAsync(string bucket, string key, long maxBytes, CancellationToken cancellationToken);
+
+    Task DeleteAsync(string bucket, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
+
+    string PresignPut(string bucket, string key, string contentType, DateTimeOffset expiresAt);
+}
+
+public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
+{
+    public async Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(data.ToArray(), writable: false);
+        var request = new PutObjectRequest
+        {
+            BucketName = bucket,
+            Key = key,
+            InputStream = stream,
+            ContentType = contentType,
+            AutoCloseStream = false,
+        };
+        if (cacheControl is not null)
+        {
+            request.Headers.CacheControl = cacheControl;
+        }
+
+        foreach (var (name, value) in metadata ?? new Dictionary<string, string>())
+        {
+            request.Metadata[name] = value;
+        }
+
+        await s3.PutObjectAsync(request, cancellationToken);
+    }
+
+    public async Task<(long Size, string? ContentType)?> HeadAsync(string bucket, string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var head = await s3.GetObjectMetadataAsync(bucket, key, cancellationToken);
+            return (head.ContentLength, head.Headers.ContentType);
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<byte[]> GetAsync(string bucket, string key, long maxBytes, CancellationToken cancellationToken)
+    {
+        using var response = await s3.GetObjectAsync(bucket, key, cancellationToken);
+        if (response.ContentLength > maxBytes)
+        {
+            throw new InvalidDataException($"Object {key} is larger than {maxBytes} bytes.");
+        }
+
+        using var buffer = new MemoryStream((int)Math.Max(0, response.ContentLength));
+        await response.ResponseStream.CopyToAsync(buffer, cancellationToken);
+        return buffer.ToArray();
+    }
+
+    public async Task DeleteAsync(string bucket, IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        // One call per key: DeleteObjects needs Content-MD5, which the local emulator and some gateways mishandle.
+        foreach (var key in keys)
+        {
+            await s3.DeleteObjectAsync(bucket, key, cancellationToken);
+        }
+    }
+
+    public string PresignPut(string bucket, string key, string contentType, DateTimeOffset expiresAt) =>
+        s3.GetPreSignedURL(new GetPreSignedUrlRequest
+        {
+            BucketName = bucket,
+            Key = key,
+            Verb = HttpVerb.PUT,
+            ContentType = contentType,
+            Expires = expiresAt.UtcDateTime,
+            Protocol = s3.Config.ServiceURL?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+        });
+}
