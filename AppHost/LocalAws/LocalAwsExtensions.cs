@@ -241,7 +241,7 @@ public static class LocalAwsExtensions
             var provisioner = new LocalAwsProvisioner(s3, dynamoDb, cognito, logger);
 
             var template = CloudFormationTemplate.Load(Path.Combine(infraDirectory, "template.yaml"));
-            var environment = await provisioner.ProvisionAsync(template, TemplateParameters(backend.Options), cancellationToken);
+            var environment = await provisioner.ProvisionAsync(template, TemplateParameters(backend.Options), backend.Options.SiteOrigins, cancellationToken);
             await provisioner.SeedSettingsAsync(environment["ImagesTableName"], await File.ReadAllTextAsync(Path.Combine(infraDirectory, "seed", "settings.json"), cancellationToken), cancellationToken);
             await provisioner.SeedUserAsync(environment["UserPoolId"], LocalAwsBackend.DemoUser, cancellationToken);
             await provisioner.SeedUserAsync(environment["UserPoolId"], LocalAwsBackend.AdminUser, cancellationToken);

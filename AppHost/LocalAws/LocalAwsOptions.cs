@@ -28,6 +28,9 @@ public sealed class LocalAwsOptions
     /// <summary>The AWS region the local backend pretends to be in.</summary>
     public string Region { get; set; } = "us-east-1";
 
+    /// <summary>Origins the browser uses locally (CORS on the originals bucket for presigned PUTs).</summary>
+    public IReadOnlyList<string> SiteOrigins { get; set; } = ["http://localhost:8080"];
+
     /// <summary>The <c>Stage</c> parameter of the template for local resources.</summary>
     public string Stage { get; set; } = "local";
 }

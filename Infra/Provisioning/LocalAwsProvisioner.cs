@@ -27,6 +27,8 @@ public sealed record ProvisionedEnvironment(IReadOnlyDictionary<string, string> 
 /// </summary>
 public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, CognitoClient cognito, ILogger logger)
 {
+    private IReadOnlyList<string> _siteOrigins = [];
+
     /// <summary>The key of the default settings item.</summary>
     public const string SettingsPartitionKey = "SETTINGS";
 
@@ -34,11 +36,18 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
     public const string SettingsSortKey = "DEFAULT";
 
     /// <summary>Provisions everything the template defines that a local backend can hold.</summary>
+    /// <param name="template">The template.</param>
+    /// <param name="parameters">Parameter values (defaults otherwise).</param>
+    /// <param name="siteOrigins">
+    /// The local site's origins: they replace the CORS origins of the template, which name the CloudFront domain.
+    /// </param>
+    /// <param name="cancellationToken">Cancels provisioning.</param>
     public async Task<ProvisionedEnvironment> ProvisionAsync(
-        CloudFormationTemplate template, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken = default)
+        CloudFormationTemplate template, IReadOnlyDictionary<string, string> parameters, IReadOnlyList<string> siteOrigins, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(template);
         var context = new TemplateContext(template, parameters);
+        _siteOrigins = siteOrigins;
 
         foreach (var bucket in template.ResourcesOfType("AWS::S3::Bucket"))
         {
@@ -150,7 +159,10 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
 
     private async Task ApplyBucketAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
-        var properties = (JsonObject)CloudFormationTemplate.Resolve(resource.Properties, context)!;
+        // Only what a local S3 can hold is resolved: the rest (notifications to the function, ...) names
+        // resources that exist only in AWS.
+        var properties = ResolveEach(resource.Properties, context, "BucketName", "VersioningConfiguration",
+            "BucketEncryption", "PublicAccessBlockConfiguration", "LifecycleConfiguration", "OwnershipControls");
         var name = (string?)properties["BucketName"] ?? resource.LogicalId.ToLowerInvariant();
         try
         {
@@ -165,8 +177,9 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
         context.SetPhysicalId(resource.LogicalId, name);
         context.SetAttribute(resource.LogicalId, "Arn", $"arn:aws:s3:::{name}");
 
-        if (properties["CorsConfiguration"]?["CorsRules"] is JsonArray rules)
+        if (resource.Properties["CorsConfiguration"]?["CorsRules"] is JsonArray rules)
         {
+            logger.LogInformation("CORS on {Bucket}: allowed origins {Origins} (the template names the CloudFront domain)", name, string.Join(", ", _siteOrigins));
             await s3.PutCORSConfigurationAsync(new PutCORSConfigurationRequest
             {
                 BucketName = name,
@@ -174,10 +187,10 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
                 {
                     Rules = rules.Select(rule => new CORSRule
                     {
-                        AllowedMethods = Strings(rule?["AllowedMethods"]),
-                        AllowedOrigins = Strings(rule?["AllowedOrigins"]),
-                        AllowedHeaders = Strings(rule?["AllowedHeaders"]),
-                        ExposeHeaders = Strings(rule?["ExposedHeaders"]),
+                        AllowedMethods = Strings(CloudFormationTemplate.Resolve(rule?["AllowedMethods"], context)),
+                        AllowedOrigins = [.. _siteOrigins],
+                        AllowedHeaders = Strings(CloudFormationTemplate.Resolve(rule?["AllowedHeaders"], context)),
+                        ExposeHeaders = Strings(CloudFormationTemplate.Resolve(rule?["ExposedHeaders"], context)),
                         MaxAgeSeconds = (int?)(long?)rule?["MaxAge"],
                     }).ToList(),
                 },
@@ -193,11 +206,11 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
             }, cancellationToken));
         }
 
-        foreach (var unsupported in new[] { "BucketEncryption", "PublicAccessBlockConfiguration", "LifecycleConfiguration", "OwnershipControls" })
+        foreach (var unsupported in new[] { "BucketEncryption", "PublicAccessBlockConfiguration", "LifecycleConfiguration", "OwnershipControls", "NotificationConfiguration" })
         {
-            if (properties[unsupported] is not null)
+            if (resource.Properties[unsupported] is not null)
             {
-                logger.LogInformation("Skipped {Property} on {Bucket}: local S3 stores objects unencrypted and serves only signed requests", unsupported, name);
+                logger.LogInformation("Skipped {Property} on {Bucket}: the local S3 does not implement it (object events reach the service through the launcher's webhook)", unsupported, name);
             }
         }
     }
@@ -373,6 +386,20 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
         {
             logger.LogInformation("Skipped {What}: the local S3 answered {Code}", what, ex.ErrorCode ?? ex.StatusCode.ToString());
         }
+    }
+
+    private static JsonObject ResolveEach(JsonObject properties, TemplateContext context, params string[] names)
+    {
+        var resolved = new JsonObject();
+        foreach (var name in names)
+        {
+            if (properties[name] is { } value)
+            {
+                resolved[name] = CloudFormationTemplate.Resolve(value, context);
+            }
+        }
+
+        return resolved;
     }
 
     private static List<string> Strings(JsonNode? node) =>

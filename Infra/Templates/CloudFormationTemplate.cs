@@ -169,6 +169,13 @@ public sealed partial class CloudFormationTemplate
                     "Fn::Select" => (Resolve(argument?[1], context) as JsonArray)?[int.Parse(Resolve(argument?[0], context)?.ToString() ?? "0", CultureInfo.InvariantCulture)]?.DeepClone(),
                     "Fn::Split" => new JsonArray((Resolve(argument?[1], context)?.ToString() ?? string.Empty)
                         .Split(argument?[0]?.ToString()).Select(s => (JsonNode?)JsonValue.Create(s)).ToArray()),
+                    "Fn::Equals" => JsonValue.Create(
+                        Resolve(argument?[0], context)?.ToJsonString() == Resolve(argument?[1], context)?.ToJsonString()),
+                    "Fn::Not" => JsonValue.Create(!IsTrue(Resolve(argument?[0], context))),
+                    "Fn::And" => JsonValue.Create((argument as JsonArray ?? []).All(c => IsTrue(Resolve(c, context)))),
+                    "Fn::Or" => JsonValue.Create((argument as JsonArray ?? []).Any(c => IsTrue(Resolve(c, context)))),
+                    "Condition" => JsonValue.Create(context.Condition(argument?.ToString() ?? string.Empty)),
+                    "Fn::If" => Resolve(context.Condition(argument?[0]?.ToString() ?? string.Empty) ? argument?[1] : argument?[2], context),
                     _ => throw new TemplateException($"{function} is not supported by the local provisioner."),
                 };
             case JsonObject obj:
@@ -184,7 +191,9 @@ public sealed partial class CloudFormationTemplate
         }
     }
 
-    private static bool IsIntrinsic(string key) => key == "Ref" || key.StartsWith("Fn::", StringComparison.Ordinal);
+    private static bool IsIntrinsic(string key) => key is "Ref" or "Condition" || key.StartsWith("Fn::", StringComparison.Ordinal);
+
+    private static bool IsTrue(JsonNode? node) => node is JsonValue value && value.TryGetValue<bool>(out var result) && result;
 
     private static string Substitute(JsonNode? argument, TemplateContext context)
     {
@@ -221,12 +230,14 @@ public sealed class TemplateContext
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _attributes = new(StringComparer.Ordinal);
+    private readonly JsonObject _conditions;
 
     /// <summary>A context with the template's parameter defaults, overridden by <paramref name="parameters"/>, and pseudo parameters.</summary>
     public TemplateContext(CloudFormationTemplate template, IReadOnlyDictionary<string, string>? parameters = null,
         string accountId = "000000000000", string region = "us-east-1")
     {
         ArgumentNullException.ThrowIfNull(template);
+        _conditions = template.Root["Conditions"] as JsonObject ?? [];
         foreach (var (name, value) in template.ParameterDefaults)
         {
             _values[name] = value;
@@ -244,6 +255,12 @@ public sealed class TemplateContext
         _values["AWS::StackName"] = _values.GetValueOrDefault("AppName", "stack");
         _values["AWS::NoValue"] = string.Empty;
     }
+
+    /// <summary>Evaluates a condition of the template's <c>Conditions</c> section.</summary>
+    public bool Condition(string name) =>
+        _conditions[name] is { } expression
+            ? CloudFormationTemplate.Resolve(expression, this) is JsonValue value && value.TryGetValue<bool>(out var result) && result
+            : throw new TemplateException($"Unknown condition {name}.");
 
     /// <summary>Records what <c>Ref</c> to a resource resolves to once it exists.</summary>
     public void SetPhysicalId(string logicalId, string physicalId) => _values[logicalId] = physicalId;

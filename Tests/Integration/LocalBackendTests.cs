@@ -29,6 +29,14 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         Assert.Equal(3, expectedBuckets.Count);
         Assert.All(expectedBuckets, name => Assert.Contains(name, buckets));
 
+        // CORS as the template's rule, with the local site's origin instead of the CloudFront domain.
+        var cors = await fixture.S3.GetCORSConfigurationAsync(fixture.Environment["OriginalsBucketName"], Timeout());
+        var rule = Assert.Single(cors.Configuration.Rules);
+        var templateRule = template.Resources.Single(r => r.LogicalId == "OriginalsBucket").Properties["CorsConfiguration"]!["CorsRules"]![0]!;
+        Assert.Equal(((JsonArray)templateRule["AllowedMethods"]!).Select(m => (string?)m), rule.AllowedMethods);
+        Assert.Equal(((JsonArray)templateRule["AllowedHeaders"]!).Select(m => (string?)m), rule.AllowedHeaders);
+        Assert.Equal(["http://localhost:8080"], rule.AllowedOrigins);
+
         var tableDefinition = template.ResourcesOfType("AWS::DynamoDB::Table").Single();
         var tableName = CloudFormationTemplate.Resolve(tableDefinition.Properties["TableName"], context)!.ToString();
         Assert.Equal(fixture.Environment["ImagesTableName"], tableName);

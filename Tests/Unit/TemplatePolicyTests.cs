@@ -1,0 +1,159 @@
+using System.Text.Json.Nodes;
+using ImageAspire.Infra.Templates;
+using ImageAspire.Tests.Support;
+
+namespace ImageAspire.Tests.Unit;
+
+/// <summary>The project's own security rules, checked on the template itself.</summary>
+public sealed class TemplatePolicyTests
+{
+    private static readonly CloudFormationTemplate Template = CloudFormationTemplate.Load(Repository.PathOf("Infra", "template.yaml"));
+
+    private static readonly string[] DataServices = ["s3", "dynamodb"];
+
+    private static IEnumerable<(string Where, JsonObject Statement)> IamStatements()
+    {
+        foreach (var resource in Template.Resources)
+        {
+            var documents = new List<JsonNode?>();
+            if (resource.Type == "AWS::IAM::Role")
+            {
+                documents.AddRange((resource.Properties["Policies"] as JsonArray ?? []).Select(p => p?["PolicyDocument"]));
+            }
+            else if (resource.Type is "AWS::IAM::Policy" or "AWS::IAM::ManagedPolicy" or "AWS::S3::BucketPolicy")
+            {
+                documents.Add(resource.Properties["PolicyDocument"]);
+            }
+
+            foreach (var document in documents)
+            {
+                foreach (var statement in document?["Statement"] as JsonArray ?? [])
+                {
+                    yield return (resource.LogicalId, (JsonObject)statement!);
+                }
+            }
+        }
+    }
+
+    private static List<string> Values(JsonNode? node) => node switch
+    {
+        JsonArray array => array.Select(n => n?.ToJsonString().Trim('"') ?? string.Empty).ToList(),
+        null => [],
+        _ => [node.ToJsonString().Trim('"')],
+    };
+
+    [Fact]
+    public void No_allow_statement_grants_every_action_of_a_data_service()
+    {
+        var statements = IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow").ToList();
+        Assert.NotEmpty(statements);
+        foreach (var (where, statement) in statements)
+        {
+            foreach (var action in Values(statement["Action"]))
+            {
+                Assert.False(action == "*" || DataServices.Any(service => action.Equals($"{service}:*", StringComparison.OrdinalIgnoreCase)),
+                    $"{where}: Allow {action}");
+            }
+        }
+    }
+
+    [Fact]
+    public void No_allow_statement_on_s3_or_dynamodb_has_a_wildcard_resource()
+    {
+        foreach (var (where, statement) in IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow"))
+        {
+            if (!Values(statement["Action"]).Any(a => DataServices.Any(service => a.StartsWith($"{service}:", StringComparison.OrdinalIgnoreCase))))
+            {
+                continue;
+            }
+
+            foreach (var resource in Values(statement["Resource"]))
+            {
+                Assert.False(resource is "*" or "\"*\"", $"{where}: {statement.ToJsonString()}");
+                Assert.DoesNotContain(":::*", resource, StringComparison.Ordinal);
+            }
+
+            Assert.Null(statement["NotResource"]);
+        }
+    }
+
+    [Fact]
+    public void No_broad_managed_policies_are_attached()
+    {
+        var text = File.ReadAllText(Repository.PathOf("Infra", "template.yaml"));
+        Assert.DoesNotContain("FullAccess", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("PowerUser", text, StringComparison.Ordinal);
+        Assert.All(Template.ResourcesOfType("AWS::IAM::Role"), role => Assert.Null(role.Properties["ManagedPolicyArns"]));
+    }
+
+    [Fact]
+    public void Every_bucket_blocks_public_access_is_encrypted_and_allows_tls_only()
+    {
+        var buckets = Template.ResourcesOfType("AWS::S3::Bucket").ToList();
+        Assert.Equal(3, buckets.Count);
+        var policies = Template.ResourcesOfType("AWS::S3::BucketPolicy").ToList();
+        foreach (var bucket in buckets)
+        {
+            var block = bucket.Properties["PublicAccessBlockConfiguration"]!;
+            foreach (var flag in new[] { "BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets" })
+            {
+                Assert.True((bool?)block[flag] == true, $"{bucket.LogicalId}: {flag}");
+            }
+
+            var encryption = bucket.Properties["BucketEncryption"]?["ServerSideEncryptionConfiguration"]?[0]?["ServerSideEncryptionByDefault"]?["SSEAlgorithm"];
+            Assert.True((string?)encryption is "AES256" or "aws:kms", $"{bucket.LogicalId}: no default encryption");
+
+            var policy = Assert.Single(policies, p => p.Properties["Bucket"]?.ToJsonString() == $$"""{"Ref":"{{bucket.LogicalId}}"}""");
+            var statements = (JsonArray)policy.Properties["PolicyDocument"]!["Statement"]!;
+            Assert.Contains(statements, s =>
+                (string?)s!["Effect"] == "Deny"
+                && (string?)s["Condition"]?["Bool"]?["aws:SecureTransport"] == "false"
+                && Values(s["Action"]).Contains("s3:*"));
+        }
+    }
+
+    [Fact]
+    public void Cloudfront_reaches_s3_only_through_origin_access_control()
+    {
+        var distribution = Template.ResourcesOfType("AWS::CloudFront::Distribution").Single();
+        var origins = (JsonArray)distribution.Properties["DistributionConfig"]!["Origins"]!;
+        var s3Origins = origins.Where(o => o!["S3OriginConfig"] is not null).ToList();
+        Assert.Equal(2, s3Origins.Count);
+        Assert.All(s3Origins, origin =>
+        {
+            Assert.NotNull(origin!["OriginAccessControlId"]);
+            Assert.Equal(string.Empty, (string?)origin["S3OriginConfig"]!["OriginAccessIdentity"]);
+        });
+        var api = origins.Single(o => (string?)o!["Id"] == "api")!;
+        Assert.Equal("https-only", (string?)api["CustomOriginConfig"]!["OriginProtocolPolicy"]);
+    }
+
+    [Fact]
+    public void Every_api_route_has_the_jwt_authorizer()
+    {
+        var routes = Template.ResourcesOfType("AWS::ApiGatewayV2::Route").ToList();
+        Assert.NotEmpty(routes);
+        Assert.All(routes, route =>
+        {
+            Assert.Equal("JWT", (string?)route.Properties["AuthorizationType"]);
+            Assert.Equal("""{"Ref":"HttpApiAuthorizer"}""", route.Properties["AuthorizerId"]!.ToJsonString());
+        });
+        var authorizer = Template.Resources.Single(r => r.LogicalId == "HttpApiAuthorizer").Properties;
+        Assert.Equal("""[{"Ref":"UserPoolClient"}]""", authorizer["JwtConfiguration"]!["Audience"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void Cloudfront_sends_the_security_headers_on_every_behavior()
+    {
+        var config = Template.ResourcesOfType("AWS::CloudFront::Distribution").Single().Properties["DistributionConfig"]!;
+        var behaviors = ((JsonArray)config["CacheBehaviors"]!).Append(config["DefaultCacheBehavior"]).ToList();
+        Assert.All(behaviors, b => Assert.Equal("""{"Ref":"SecurityHeadersPolicy"}""", b!["ResponseHeadersPolicyId"]!.ToJsonString()));
+        var headers = Template.Resources.Single(r => r.LogicalId == "SecurityHeadersPolicy").Properties["ResponseHeadersPolicyConfig"]!["SecurityHeadersConfig"]!;
+        Assert.NotNull(headers["StrictTransportSecurity"]);
+        Assert.NotNull(headers["ContentSecurityPolicy"]);
+        Assert.NotNull(headers["ContentTypeOptions"]);
+        Assert.Equal("DENY", (string?)headers["FrameOptions"]!["FrameOption"]);
+        Assert.NotNull(headers["ReferrerPolicy"]);
+        Assert.Equal("http2and3", (string?)config["HttpVersion"]);
+    }
+}
