@@ -45,6 +45,8 @@ public static class ImageServiceExtensions
         services.AddSingleton<IImagePipeline, NetVipsImagePipeline>();
         services.AddSingleton<PipelineGate>();
         services.AddSingleton<ImageLibrary>();
+        services.AddSingleton<ImageAspire.ImageService.Lambda.IObjectCreatedHandler, ImageAspire.ImageService.Lambda.ImageLibraryObjectCreatedHandler>();
+        builder.AddLambdaHosting();
         return builder;
     }
 
