@@ -5,9 +5,17 @@ var builder = DistributedApplication.CreateBuilder(args);
 var aws = builder.AddLocalAws();
 
 var imageService = builder.AddProject<Projects.ImageService>("imageservice")
-    .WithLocalAws(aws)
-    .WithHttpHealthCheck("/health");
+    .WithLocalAws(aws);
 
-aws.WithS3EventWebhook(imageService, "/internal/s3-events");
+// ImageService:Mode=lambda runs the same project as a Lambda function behind the local HTTP API.
+if (string.Equals(builder.Configuration["ImageService:Mode"], "lambda", StringComparison.OrdinalIgnoreCase))
+{
+    builder.AddLocalLambda("lambda", aws, imageService);
+}
+else
+{
+    imageService.WithHttpHealthCheck("/health");
+    aws.WithS3EventWebhook(imageService, "/internal/s3-events");
+}
 
 builder.Build().Run();

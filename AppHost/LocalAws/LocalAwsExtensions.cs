@@ -44,6 +44,12 @@ public sealed class LocalAwsBackend
     /// <summary>The resource whose process serves S3 (it takes the webhook address).</summary>
     public IResourceBuilder<IResourceWithEnvironment> S3Host { get; internal set; } = null!;
 
+    /// <summary>The user pool's issuer: <c>&lt;cognito address&gt;/&lt;pool id&gt;</c>, as in the tokens.</summary>
+    public ReferenceExpression Issuer => ReferenceExpression.Create($"{CognitoEndpoint}/{Provisioning.Resource.Output("UserPoolId")}");
+
+    /// <summary>The app client id.</summary>
+    public ProvisionedOutputReference ClientId => Provisioning.Resource.Output("UserPoolClientId");
+
     /// <summary>The step that applies the template to the backend; services wait for it to complete.</summary>
     public IResourceBuilder<ProvisioningResource> Provisioning { get; internal set; } = null!;
 
@@ -186,8 +192,8 @@ public static class LocalAwsExtensions
             .WithEnvironment("Storage__OriginalsBucket", provisioning.Output("OriginalsBucketName"))
             .WithEnvironment("Storage__RenditionsBucket", provisioning.Output("RenditionsBucketName"))
             .WithEnvironment("Storage__Table", provisioning.Output("ImagesTableName"))
-            .WithEnvironment("Auth__Issuer", ReferenceExpression.Create($"{backend.CognitoEndpoint}/{provisioning.Output("UserPoolId")}"))
-            .WithEnvironment("Auth__ClientId", provisioning.Output("UserPoolClientId"))
+            .WithEnvironment("Auth__Issuer", backend.Issuer)
+            .WithEnvironment("Auth__ClientId", backend.ClientId)
             // The local issuer is plain http; production configuration leaves this on.
             .WithEnvironment("Auth__RequireHttpsMetadata", "false")
             .WithEnvironment("S3Events__Secret", backend.S3EventSecret)
@@ -199,7 +205,8 @@ public static class LocalAwsExtensions
     /// Makes the local S3 deliver object-created events to <paramref name="path"/> of <paramref name="service"/>,
     /// standing in for the S3 → Lambda notification of the template (embedded backend only).
     /// </summary>
-    public static LocalAwsBackend WithS3EventWebhook(this LocalAwsBackend backend, IResourceBuilder<IResourceWithEndpoints> service, string path)
+    public static LocalAwsBackend WithS3EventWebhook<T>(this LocalAwsBackend backend, IResourceBuilder<T> service, string path)
+        where T : IResourceWithEndpoints
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(service);

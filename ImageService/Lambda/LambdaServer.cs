@@ -182,7 +182,11 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         var headers = new HeaderDictionary();
         foreach (var (name, value) in request.Headers)
         {
-            headers[name] = value;
+            // The whole body is here already: framing headers of the original connection do not apply.
+            if (!name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) && !name.Equals("Connection", StringComparison.OrdinalIgnoreCase))
+            {
+                headers[name] = value;
+            }
         }
 
         // The trace header continues the Lambda trace: X-Ray Root/Parent become a W3C traceparent.
@@ -210,6 +214,7 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         var responseFeature = new LambdaResponseFeature();
         var responseBody = new MemoryStream();
         features.Set<IHttpResponseFeature>(responseFeature);
+        features.Set<IHttpRequestBodyDetectionFeature>(new BodyDetection(request.Body.Length > 0));
         features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(responseBody));
         features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = cancellationToken });
         features.Set<IHttpRequestIdentifierFeature>(new HttpRequestIdentifierFeature { TraceIdentifier = request.RequestId ?? invocation.RequestId });
@@ -266,6 +271,8 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
 
     private static ActivityContext ParentContext(string? xrayTraceId) =>
         ToTraceParent(xrayTraceId) is { } traceParent && ActivityContext.TryParse(traceParent, null, out var context) ? context : default;
+
+    private sealed record BodyDetection(bool CanHaveBody) : IHttpRequestBodyDetectionFeature;
 
     private sealed class LambdaResponseFeature : IHttpResponseFeature
     {

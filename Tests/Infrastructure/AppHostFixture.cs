@@ -12,8 +12,14 @@ using Microsoft.Extensions.Logging;
 namespace ImageAspire.Tests.Infrastructure;
 
 /// <summary>The real AppHost, started once for every test class of the <c>apphost</c> collection.</summary>
-public sealed class AppHostFixture : IAsyncLifetime
+public class AppHostFixture : IAsyncLifetime
 {
+    /// <summary>AppHost configuration arguments (e.g. the service mode).</summary>
+    protected virtual string[] Arguments => [];
+
+    /// <summary>The resource that serves the API: the service itself, or the local HTTP API in Lambda mode.</summary>
+    public virtual string ApiResource => "imageservice";
+
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 
     private DistributedApplication? _app;
@@ -34,12 +40,13 @@ public sealed class AppHostFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cts.Token);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(Arguments, cts.Token);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
 
-        await _app.ResourceNotifications.WaitForResourceHealthyAsync("imageservice", cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync(ApiResource, cts.Token);
+        await _app.ResourceNotifications.WaitForResourceAsync("imageservice", KnownResourceStates.Running, cts.Token);
 
         var model = _app.Services.GetRequiredService<DistributedApplicationModel>();
         Environment = await model.Resources.OfType<ProvisioningResource>().Single().Result.WaitAsync(cts.Token);
@@ -62,7 +69,7 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public HttpClient CreateServiceClient(string? accessToken = null)
     {
-        var client = App.CreateHttpClient("imageservice", "http");
+        var client = App.CreateHttpClient(ApiResource, "http");
         client.Timeout = TimeSpan.FromSeconds(60);
         if (accessToken is not null)
         {
@@ -90,11 +97,27 @@ public sealed class AppHostFixture : IAsyncLifetime
         {
             await _app.DisposeAsync();
         }
+
+        GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>The AppHost with ImageService running as a Lambda function behind the local HTTP API.</summary>
+public sealed class LambdaAppHostFixture : AppHostFixture
+{
+    protected override string[] Arguments => ["ImageService:Mode=lambda"];
+
+    public override string ApiResource => "lambda";
 }
 
 [CollectionDefinition(Name)]
 public sealed class AppHostGroup : ICollectionFixture<AppHostFixture>
 {
     public const string Name = "apphost";
+}
+
+[CollectionDefinition(Name)]
+public sealed class LambdaAppHostGroup : ICollectionFixture<LambdaAppHostFixture>
+{
+    public const string Name = "apphost-lambda";
 }

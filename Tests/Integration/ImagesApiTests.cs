@@ -8,8 +8,15 @@ using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Integration;
 
+/// <summary>The core API through the real AppHost with ImageService as a plain web app.</summary>
 [Collection(AppHostGroup.Name)]
-public sealed class ImagesApiTests(AppHostFixture fixture)
+public sealed class ImagesApiWebTests(AppHostFixture fixture) : ImagesApiTests(fixture);
+
+/// <summary>The same tests with ImageService as a Lambda function behind the local HTTP API and its JWT authorizer.</summary>
+[Collection(LambdaAppHostGroup.Name)]
+public sealed class ImagesApiLambdaTests(LambdaAppHostFixture fixture) : ImagesApiTests(fixture);
+
+public abstract class ImagesApiTests(AppHostFixture fixture)
 {
     private static CancellationToken Timeout(int seconds = 60) =>
         CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;

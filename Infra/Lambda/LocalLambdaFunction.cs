@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace ImageAspire.Infra.Lambda;
+
+/// <summary>The outcome of one invocation: the function's response payload, or its error payload.</summary>
+public sealed record InvocationResult(bool IsError, byte[] Payload);
+
+/// <summary>
+/// One function behind the Lambda Runtime API (2018-06-01), as the Lambda service runs it: invocations queue
+/// until the function asks for the next one; it answers with <c>/response</c> or <c>/error</c>.
+/// </summary>
+public sealed class LocalLambdaFunction(string functionArn = "arn:aws:lambda:us-east-1:000000000000:function:imageaspire-local-images")
+{
+    private sealed record Pending(string RequestId, byte[] Payload, DateTimeOffset Deadline, string TraceId, TaskCompletionSource<InvocationResult> Result);
+
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
+    private readonly ConcurrentDictionary<string, Pending> _inFlight = new();
+
+    /// <summary>The last <c>/init/error</c> the function reported, if any.</summary>
+    public string? InitError { get; private set; }
+
+    /// <summary>Invokes the function and waits for its answer (or the timeout).</summary>
+    public async Task<InvocationResult> InvokeAsync(byte[] payload, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var requestId = Guid.NewGuid().ToString();
+        var traceId = $"Root=1-{DateTimeOffset.UtcNow.ToUnixTimeSeconds():x8}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))};Parent={Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))};Sampled=1";
+        var pending = new Pending(requestId, payload, DateTimeOffset.UtcNow + timeout, traceId, new TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _queue.Writer.WriteAsync(pending, cancellationToken);
+        try
+        {
+            return await pending.Result.Task.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            _inFlight.TryRemove(requestId, out _);
+            return new InvocationResult(true, """{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out"}"""u8.ToArray());
+        }
+    }
+
+    /// <summary>Maps the Runtime API routes.</summary>
+    public void MapRuntimeApi(IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var runtime = endpoints.MapGroup("/2018-06-01/runtime");
+        runtime.MapGet("/invocation/next", NextAsync);
+        runtime.MapPost("/invocation/{requestId}/response", (string requestId, HttpRequest request) => CompleteAsync(requestId, request, isError: false));
+        runtime.MapPost("/invocation/{requestId}/error", (string requestId, HttpRequest request) => CompleteAsync(requestId, request, isError: true));
+        runtime.MapPost("/init/error", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            InitError = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+            return Results.Accepted();
+        });
+    }
+
+    private async Task NextAsync(HttpContext context)
+    {
+        var pending = await _queue.Reader.ReadAsync(context.RequestAborted);
+        _inFlight[pending.RequestId] = pending;
+        var headers = context.Response.Headers;
+        headers["Lambda-Runtime-Aws-Request-Id"] = pending.RequestId;
+        headers["Lambda-Runtime-Deadline-Ms"] = pending.Deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        headers["Lambda-Runtime-Invoked-Function-Arn"] = functionArn;
+        headers["Lambda-Runtime-Trace-Id"] = pending.TraceId;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(pending.Payload, context.RequestAborted);
+    }
+
+    private async Task<IResult> CompleteAsync(string requestId, HttpRequest request, bool isError)
+    {
+        if (!_inFlight.TryRemove(requestId, out var pending))
+        {
+            return Results.Json(new { errorMessage = $"Invalid request ID: {requestId}", errorType = "InvalidRequestID" }, statusCode: 400);
+        }
+
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
+        pending.Result.TrySetResult(new InvocationResult(isError, body.ToArray()));
+        return Results.Accepted();
+    }
+}
