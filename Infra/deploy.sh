@@ -19,7 +19,7 @@ export AWS_REGION=$region AWS_PAGER=""
 echo "== publish the function (linux-arm64, self-contained, ReadyToRun)"
 rm -rf "$out/lambda" && mkdir -p "$out"
 dotnet publish "$root/ImageService/ImageService.csproj" -c Release -r linux-arm64 --self-contained \
-  -p:PublishReadyToRun=true -p:AssemblyName=bootstrap -o "$out/lambda"
+  -p:PublishReadyToRun=true -p:LambdaBootstrap=true -o "$out/lambda"
 (cd "$out/lambda" && rm -f ../lambda.zip && zip -qr9 ../lambda.zip .)
 key="$stack/lambda-$(sha256sum "$out/lambda.zip" | cut -c1-16).zip"
 aws s3 cp "$out/lambda.zip" "s3://$artifacts/$key" --only-show-errors
