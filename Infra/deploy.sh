@@ -40,12 +40,12 @@ if [ -f "$root/Web/Web.csproj" ]; then
   cat > "$out/web/wwwroot/appsettings.json" <<JSON
 { "Cognito": { "Endpoint": "https://cognito-idp.$region.amazonaws.com/", "Region": "$region", "UserPoolId": "$pool", "ClientId": "$client" } }
 JSON
-  # Fingerprinted framework files are immutable; everything else is revalidated.
+  # File names are not fingerprinted (the CSP forbids the inline import map fingerprinting needs): revalidate.
   aws s3 sync "$out/web/wwwroot" "s3://$web_bucket" --delete --only-show-errors \
-    --exclude "index.html" --exclude "appsettings.json" --cache-control "public, max-age=31536000, immutable"
+    --exclude "index.html" --exclude "appsettings.json" --cache-control "no-cache"
   aws s3 cp "$out/web/wwwroot/index.html" "s3://$web_bucket/index.html" --cache-control "no-cache" --only-show-errors
   aws s3 cp "$out/web/wwwroot/appsettings.json" "s3://$web_bucket/appsettings.json" --cache-control "no-cache" --only-show-errors
-  aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/index.html" "/appsettings.json" >/dev/null
+  aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/*" >/dev/null
 fi
 
 echo "== done: $site"

@@ -29,6 +29,12 @@ public sealed class LocalAwsBackend
     /// <summary>The shared secret the local S3 sends with object events (the webhook checks it).</summary>
     public string S3EventSecret { get; }
 
+    /// <summary>The renditions bucket's name, resolved from the template before anything starts.</summary>
+    public string RenditionsBucketName { get; internal set; } = string.Empty;
+
+    /// <summary>The template everything local is provisioned from.</summary>
+    public string TemplatePath { get; internal set; } = string.Empty;
+
     /// <summary>The originals bucket's name, resolved from the template before anything starts.</summary>
     public string OriginalsBucketName { get; internal set; } = string.Empty;
 
@@ -75,6 +81,7 @@ public static class LocalAwsExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = builder.Configuration.GetSection("LocalAws").Get<LocalAwsOptions>() ?? new LocalAwsOptions();
+        options.SiteOrigins = [$"http://localhost:{LocalEdgeExtensions.EdgePort(builder.Configuration)}"];
         var infraDirectory = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "Infra"));
         var emulatorsDirectory = Path.Combine(infraDirectory, "emulators");
         var dataDirectory = !string.IsNullOrWhiteSpace(options.DataDirectory)
@@ -85,9 +92,12 @@ public static class LocalAwsExtensions
         Directory.CreateDirectory(dataDirectory);
         var backend = new LocalAwsBackend(options, dataDirectory, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
         var template = CloudFormationTemplate.Load(Path.Combine(infraDirectory, "template.yaml"));
+        var context = new TemplateContext(template, TemplateParameters(options));
         backend.OriginalsBucketName = CloudFormationTemplate.Resolve(
-            template.Resources.Single(r => r.LogicalId == "OriginalsBucket").Properties["BucketName"],
-            new TemplateContext(template, TemplateParameters(options)))?.ToString() ?? string.Empty;
+            template.Resources.Single(r => r.LogicalId == "OriginalsBucket").Properties["BucketName"], context)?.ToString() ?? string.Empty;
+        backend.RenditionsBucketName = CloudFormationTemplate.Resolve(
+            template.Resources.Single(r => r.LogicalId == "RenditionsBucket").Properties["BucketName"], context)?.ToString() ?? string.Empty;
+        backend.TemplatePath = Path.Combine(infraDirectory, "template.yaml");
 
         var npm = builder.AddExecutable("npm-ci", "node", emulatorsDirectory, "install-once.js")
             .WithEnvironment("npm_config_update_notifier", "false");

@@ -225,6 +225,11 @@ public sealed class ImageLibrary(
     {
         var now = time.GetUtcNow();
         var stale = image.Status == ImageStatus.Processing && now - image.ClaimedAt > ClaimTimeout;
+        if (image.Status == ImageStatus.Processing && !stale)
+        {
+            return await WaitWhileProcessingAsync(image, cancellationToken);
+        }
+
         if (image.Status != ImageStatus.Pending && !stale)
         {
             return Effective(image)!;
@@ -244,8 +249,9 @@ public sealed class ImageLibrary(
         var claimed = await metadata.TryUpdateAsync(image with { Status = ImageStatus.Processing, ClaimedAt = now }, image.Version, cancellationToken);
         if (claimed is null)
         {
-            // Someone else (the event or a concurrent complete) got there first.
-            return Effective(await metadata.GetAsync(image.Owner, image.Id, cancellationToken)) ?? image;
+            // Someone else (the event or a concurrent complete) got there first: answer with their result.
+            var current = await metadata.GetAsync(image.Owner, image.Id, cancellationToken) ?? image;
+            return current.Status == ImageStatus.Processing ? await WaitWhileProcessingAsync(current, cancellationToken) : Effective(current)!;
         }
 
         using var activity = PipelineTelemetry.Source.StartActivity("process-upload");
@@ -299,6 +305,19 @@ public sealed class ImageLibrary(
             logger.LogWarning(ex, "Processing upload {ImageId} failed; released for a retry", image.Id);
             throw;
         }
+    }
+
+    /// <summary>Waits (bounded) for another worker's processing to end, so both callers see the same outcome.</summary>
+    private async Task<ImageRecord> WaitWhileProcessingAsync(ImageRecord image, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(25);
+        while (image.Status == ImageStatus.Processing && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
+            image = await metadata.GetAsync(image.Owner, image.Id, cancellationToken) ?? image;
+        }
+
+        return Effective(image)!;
     }
 
     private async Task TryReleaseAsync(ImageRecord claimed, ImageRecord original)

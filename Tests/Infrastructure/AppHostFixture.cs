@@ -15,7 +15,7 @@ namespace ImageAspire.Tests.Infrastructure;
 public class AppHostFixture : IAsyncLifetime
 {
     /// <summary>AppHost configuration arguments (e.g. the service mode).</summary>
-    protected virtual string[] Arguments => [];
+    protected virtual string[] Arguments => ["Web:Enabled=false"];
 
     /// <summary>The resource that serves the API: the service itself, or the local HTTP API in Lambda mode.</summary>
     public virtual string ApiResource => "imageservice";
@@ -105,7 +105,7 @@ public class AppHostFixture : IAsyncLifetime
 /// <summary>The AppHost with ImageService running as a Lambda function behind the local HTTP API.</summary>
 public sealed class LambdaAppHostFixture : AppHostFixture
 {
-    protected override string[] Arguments => ["ImageService:Mode=lambda"];
+    protected override string[] Arguments => ["ImageService:Mode=lambda", "Web:Enabled=false"];
 
     public override string ApiResource => "lambda";
 }

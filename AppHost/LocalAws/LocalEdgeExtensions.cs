@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Configuration;
+
+namespace ImageAspire.AppHost.LocalAws;
+
+/// <summary>The web app behind the local CloudFront-style edge.</summary>
+public static class LocalEdgeExtensions
+{
+    /// <summary>The port the browser uses (<c>Edge:Port</c>, default 8080).</summary>
+    public static int EdgePort(IConfiguration configuration) => configuration.GetValue("Edge:Port", 8080);
+
+    /// <summary>
+    /// Publishes <c>Web/</c> (a <c>web-build</c> step the edge waits for) and adds the edge (<c>Infra/LocalEdge</c>) at
+    /// <c>http://localhost:&lt;Edge:Port&gt;</c>: the app with its SPA fallback, <c>/api/*</c> to <paramref name="api"/> and
+    /// <c>/media/*</c> to the renditions bucket, with the template's path patterns and security headers, and the app's
+    /// <c>/appsettings.json</c> (the Cognito endpoint, pool and client).
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> AddLocalEdge(this IDistributedApplicationBuilder builder, LocalAwsBackend backend, IResourceBuilder<ProjectResource> api)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(backend);
+        var root = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
+        var output = Path.Combine(root, "artifacts", "web-local");
+        var webBuild = builder.AddExecutable("web-build", "dotnet", root,
+            "publish", Path.Combine("Web", "Web.csproj"), "-c", "Release", "-o", output, "--nologo", "-v", "quiet");
+
+        return builder.AddProject<Projects.LocalEdge>("edge")
+            .WithEndpoint("http", endpoint => endpoint.Port = EdgePort(builder.Configuration))
+            .WithEnvironment("Edge__Template", backend.TemplatePath)
+            .WithEnvironment("Edge__Stage", backend.Options.Stage)
+            .WithEnvironment("Edge__WebRoot", Path.Combine(output, "wwwroot"))
+            .WithEnvironment("Edge__Origins__api", api.GetEndpoint("http"))
+            .WithEnvironment("Edge__Origins__media", backend.S3Endpoint)
+            .WithEnvironment("Edge__MediaBucket", backend.RenditionsBucketName)
+            .WithEnvironment("Edge__ConnectSources", ReferenceExpression.Create($"{backend.CognitoEndpoint} {backend.S3Endpoint}"))
+            .WithEnvironment("Cognito__Endpoint", ReferenceExpression.Create($"{backend.CognitoEndpoint}/"))
+            .WithEnvironment("Cognito__Region", backend.Options.Region)
+            .WithEnvironment("Cognito__UserPoolId", backend.Provisioning.Resource.Output("UserPoolId"))
+            .WithEnvironment("Cognito__ClientId", backend.ClientId)
+            .WithHttpHealthCheck("/health")
+            .WaitForCompletion(webBuild)
+            .WaitFor(api);
+    }
+}

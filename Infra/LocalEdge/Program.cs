@@ -1,0 +1,30 @@
+using ImageAspire.Infra.Edge;
+using ImageAspire.Infra.Templates;
+using ImageAspire.LocalEdge;
+
+// CloudFront's part, locally: one origin for the web app, /api/* and /media/*, with the path patterns, origins
+// and security headers of the template's distribution.
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+
+var settings = builder.Configuration.GetSection("Edge").Get<EdgeSettings>() ?? throw new InvalidOperationException("The Edge section is required.");
+var template = CloudFormationTemplate.Load(settings.Template);
+var definition = EdgeDefinition.FromTemplate(template, new TemplateContext(template, new Dictionary<string, string> { ["Stage"] = settings.Stage }));
+builder.Services.AddSingleton(definition);
+builder.Services.AddSingleton(settings);
+builder.Services.AddReverseProxy().LoadFromMemory(EdgeProxy.Routes(definition), EdgeProxy.Clusters(settings))
+    .AddTransforms(context => EdgeProxy.AddTransforms(context, definition, settings));
+
+var app = builder.Build();
+app.UseMiddleware<SecurityHeadersMiddleware>();
+app.MapDefaultEndpoints();
+// The web app's runtime configuration, as Infra/deploy.sh writes it next to the app in AWS.
+app.MapGet("/appsettings.json", (HttpContext context, IConfiguration configuration) =>
+{
+    context.Response.Headers.CacheControl = "no-cache";
+    return Results.Json(new { Cognito = configuration.GetSection("Cognito").GetChildren().ToDictionary(c => c.Key, c => c.Value) });
+});
+app.MapReverseProxy();
+// Everything no route took is the web bucket's ("{**path}": the default fallback pattern skips paths that look like files).
+app.MapFallback("{**path}", context => StaticSite.ServeAsync(context, context.RequestServices.GetRequiredService<EdgeSettings>()));
+await app.RunAsync();

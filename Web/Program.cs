@@ -1,0 +1,18 @@
+using ImageAspire.Web;
+using ImageAspire.Web.Services;
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.AspNetCore.Components.WebAssembly.Hosting;
+
+var builder = WebAssemblyHostBuilder.CreateDefault(args);
+builder.RootComponents.Add<App>("#app");
+builder.RootComponents.Add<HeadOutlet>("head::after");
+
+// /appsettings.json is written at deploy time (by the AppHost locally, by Infra/deploy.sh in AWS).
+var cognito = builder.Configuration.GetSection("Cognito").Get<CognitoSettings>() ?? new CognitoSettings();
+builder.Services.AddSingleton(cognito);
+builder.Services.AddScoped(_ => new HttpClient { BaseAddress = new Uri(builder.HostEnvironment.BaseAddress) });
+builder.Services.AddScoped(sp => new CognitoClient(new HttpClient(), cognito));
+builder.Services.AddScoped<AuthSession>();
+builder.Services.AddScoped<ImagesClient>();
+
+await builder.Build().RunAsync();

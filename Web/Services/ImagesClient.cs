@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+
+namespace ImageAspire.Web.Services;
+
+/// <summary>The image API on the site's own origin (/api/...), with the session's access token.</summary>
+public sealed class ImagesClient(HttpClient http, AuthSession session)
+{
+    public Task<ImagePage?> ListAsync(int limit, string? cursor) =>
+        SendAsync<ImagePage>(HttpMethod.Get, $"api/images?limit={limit}" + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}"));
+
+    public Task<ImageItem?> GetAsync(string id) => SendAsync<ImageItem>(HttpMethod.Get, $"api/images/{Uri.EscapeDataString(id)}");
+
+    public async Task DeleteAsync(string id) => await SendAsync<object>(HttpMethod.Delete, $"api/images/{Uri.EscapeDataString(id)}");
+
+    public Task<UploadTicket?> CreateUploadAsync(string fileName, string contentType, long size) =>
+        SendAsync<UploadTicket>(HttpMethod.Post, "api/uploads", JsonContent.Create(new { fileName, contentType, size }));
+
+    public Task<ImageItem?> CompleteUploadAsync(string id) => SendAsync<ImageItem>(HttpMethod.Post, $"api/uploads/{Uri.EscapeDataString(id)}/complete");
+
+    public async Task<string> TokenAsync() => await session.AccessTokenAsync() ?? throw new ApiException("Your session has ended; sign in again.", 401);
+
+    private async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? content = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync());
+        using var response = await http.SendAsync(request);
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            await session.ExpiredAsync();
+            throw new ApiException("Your session has ended; sign in again.", 401);
+        }
+
+        if (response.StatusCode == HttpStatusCode.NotFound && method == HttpMethod.Get)
+        {
+            return default;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new ApiException(await ProblemTextAsync(response), (int)response.StatusCode);
+        }
+
+        return response.StatusCode == HttpStatusCode.NoContent ? default : await response.Content.ReadFromJsonAsync<T>();
+    }
+
+    public static async Task<string> ProblemTextAsync(HttpResponseMessage response)
+    {
+        try
+        {
+            var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
+            return problem?.Detail ?? problem?.Title ?? $"The server answered {(int)response.StatusCode}.";
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return $"The server answered {(int)response.StatusCode}.";
+        }
+    }
+}
+
+public sealed class ApiException(string message, int status) : Exception(message)
+{
+    public int Status { get; } = status;
+
+    public ApiException() : this("The request failed.", 0) { }
+
+    public ApiException(string message) : this(message, 0) { }
+
+    public ApiException(string message, Exception inner) : this(message + " " + inner.Message, 0) { }
+}
