@@ -15,7 +15,7 @@ public static class ImagesApi
 
     public static IEndpointRouteBuilder MapImagesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/images").WithTags("Images");
+        var api = app.MapGroup("/api/images").WithTags("Images").RequireRateLimiting(RateLimitingExtensions.PerUserPolicy);
         // No Accepts<>() metadata: it would make the framework answer a bare 415 before the handler can explain.
         api.MapPost("/", UploadImages).WithName("UploadImages").DisableAntiforgery();
         api.MapGet("/", ListImages).WithName("ListImages");

@@ -7,7 +7,7 @@ public static class MeApi
 {
     public static IEndpointRouteBuilder MapMeApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/me", GetMe).WithName("GetMe");
+        app.MapGet("/api/me", GetMe).WithName("GetMe").RequireRateLimiting(RateLimitingExtensions.PerUserPolicy);
         return app;
     }
 

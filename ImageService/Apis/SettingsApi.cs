@@ -8,7 +8,7 @@ public static class SettingsApi
 {
     public static IEndpointRouteBuilder MapSettingsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/settings").WithTags("Settings");
+        var api = app.MapGroup("/api/settings").WithTags("Settings").RequireRateLimiting(RateLimitingExtensions.PerUserPolicy);
         api.MapGet("/", GetSettings).WithName("GetSettings");
         api.MapPut("/", PutSettings).WithName("PutSettings").RequireAuthorization(AuthenticationExtensions.AdminsPolicy);
         return app;

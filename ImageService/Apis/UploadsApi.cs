@@ -10,7 +10,7 @@ public static class UploadsApi
 {
     public static IEndpointRouteBuilder MapUploadsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/uploads").WithTags("Uploads");
+        var api = app.MapGroup("/api/uploads").WithTags("Uploads").RequireRateLimiting(RateLimitingExtensions.PerUserPolicy);
         api.MapPost("/", CreateUpload).WithName("CreateUpload");
         api.MapPost("/{id}/complete", CompleteUpload).WithName("CompleteUpload");
         return app;

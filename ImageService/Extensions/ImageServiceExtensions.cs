@@ -21,6 +21,7 @@ public static class ImageServiceExtensions
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddOpenApi();
         services.AddCognitoAuthentication();
+        services.AddPerUserRateLimiting();
         services.AddSingleton(TimeProvider.System);
 
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
