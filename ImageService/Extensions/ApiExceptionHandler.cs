@@ -21,6 +21,9 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
         {
             BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == 413 ? "The request is too large" : "Bad request", bad.Message, (int?)null),
             InvalidDataException invalid => (400, "Malformed request body", invalid.Message, null),
+            // Reading a multipart body that ends before its closing boundary.
+            IOException when !httpContext.RequestAborted.IsCancellationRequested && !httpContext.Response.HasStarted
+                => (400, "Malformed request body", "The request body ended early or is not valid multipart/form-data.", (int?)null),
             ImageRejectedException rejected => (rejected.StatusCode, rejected.Title, rejected.Message, null),
             InvalidCursorException cursor => (400, "Invalid cursor", cursor.Message, null),
             UploadNotFoundException notUploaded => (409, "Not uploaded yet", notUploaded.Message, null),

@@ -82,7 +82,7 @@ public sealed class LambdaAdapterTests : IAsyncLifetime
     }
 
     private static JsonObject Fixture(string name) =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(Repository.Root, "..", "shared", "fixtures", "aws-events", name)).TrimStart('\uFEFF'))!.AsObject();
+        JsonNode.Parse(File.ReadAllText(Repository.PathOf("Tests", "Fixtures", "aws-events", name)).TrimStart('\uFEFF'))!.AsObject();
 
     private async Task<JsonObject> InvokeAsync(JsonObject payload, string? traceId = null)
     {
@@ -100,7 +100,7 @@ public sealed class LambdaAdapterTests : IAsyncLifetime
     }
 
     public static TheoryData<string> HttpApiFixtures() =>
-        new(Directory.GetFiles(Path.Combine(Repository.Root, "..", "shared", "fixtures", "aws-events"), "*.json")
+        new(Directory.GetFiles(Repository.PathOf("Tests", "Fixtures", "aws-events"), "*.json")
             .Select(Path.GetFileName)
             .Where(f => f!.Contains("httpapi-v2", StringComparison.Ordinal) || f.StartsWith("http-api-v2", StringComparison.Ordinal))
             .Select(f => f!)
