@@ -27,6 +27,6 @@ app.MapUploadsApi();
 app.MapSettingsApi();
 app.MapS3EventsApi();
 
-app.Run();
+app.RunService();
 
 public partial class Program;

@@ -1,51 +1,64 @@
 #!/usr/bin/env bash
 # Deploys ImageAspire to AWS with the AWS CLI: publishes the Lambda bootstrap zip and the web app, uploads the
-# zip, deploys Infra/template.yaml, writes the web app's runtime configuration, syncs the site and invalidates
-# CloudFront. Needs: AWS CLI v2 with credentials, .NET 10 SDK.
+# zip, deploys Infra/template.yaml, writes the web app's /appsettings.json from the stack outputs, syncs the site
+# with the right content types and cache headers, and invalidates CloudFront.
 #
-#   Infra/deploy.sh <stage> <artifact-bucket> [region]
+#   Infra/deploy.sh [--dry-run] <stage> <artifact-bucket> [region]
 #
-# The artifact bucket must exist (private, in the same region); it only holds the function's zip.
+# Needs AWS CLI v2 with credentials, the .NET 10 SDK and zip. The artifact bucket must exist (private, same
+# region); it only holds the function's zip. --dry-run prints every command instead of running it.
 set -euo pipefail
-stage=${1:?usage: deploy.sh <stage> <artifact-bucket> [region]}
-artifacts=${2:?usage: deploy.sh <stage> <artifact-bucket> [region]}
+dry_run=false
+if [ "${1:-}" = "--dry-run" ]; then dry_run=true; shift; fi
+stage=${1:?usage: deploy.sh [--dry-run] <stage> <artifact-bucket> [region]}
+artifacts=${2:?usage: deploy.sh [--dry-run] <stage> <artifact-bucket> [region]}
 region=${3:-${AWS_REGION:-us-east-1}}
 app=imageaspire
 stack="$app-$stage"
 root=$(cd "$(dirname "$0")/.." && pwd)
-out="$root/artifacts"
+out="$root/artifacts/deploy"
 export AWS_REGION=$region AWS_PAGER=""
 
-echo "== publish the function (linux-arm64, self-contained, ReadyToRun)"
-rm -rf "$out/lambda" && mkdir -p "$out"
-dotnet publish "$root/ImageService/ImageService.csproj" -c Release -r linux-arm64 --self-contained \
+run() {
+  if $dry_run; then printf '+'; printf ' %q' "$@"; printf '\n'; else "$@"; fi
+}
+
+output() {
+  if $dry_run; then echo "<$1>"; return; fi
+  aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
+
+echo "== publish the function (linux-arm64, self-contained, ReadyToRun, executable 'bootstrap')"
+run rm -rf "$out/lambda" "$out/lambda.zip"
+run dotnet publish "$root/ImageService/ImageService.csproj" -c Release -r linux-arm64 --self-contained \
   -p:PublishReadyToRun=true -p:LambdaBootstrap=true -o "$out/lambda"
-(cd "$out/lambda" && rm -f ../lambda.zip && zip -qr9 ../lambda.zip .)
-key="$stack/lambda-$(sha256sum "$out/lambda.zip" | cut -c1-16).zip"
-aws s3 cp "$out/lambda.zip" "s3://$artifacts/$key" --only-show-errors
+run bash -c "cd '$out/lambda' && zip -qr9 ../lambda.zip ."
+if $dry_run; then digest=dryrun; else digest=$(sha256sum "$out/lambda.zip" | cut -c1-16); fi
+key="$stack/lambda-$digest.zip"
+run aws s3 cp "$out/lambda.zip" "s3://$artifacts/$key" --only-show-errors
 
 echo "== deploy the stack $stack"
-aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra/template.yaml" \
+run aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra/template.yaml" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
   --parameter-overrides AppName=$app Stage="$stage" CodeS3Bucket="$artifacts" CodeS3Key="$key"
 
-output() { aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text; }
 site=$(output SiteUrl); distribution=$(output DistributionId); web_bucket=$(output WebBucketName)
 pool=$(output UserPoolId); client=$(output UserPoolClientId)
 
-if [ -f "$root/Web/Web.csproj" ]; then
-  echo "== publish the web app"
-  rm -rf "$out/web"
-  dotnet publish "$root/Web/Web.csproj" -c Release -o "$out/web"
-  cat > "$out/web/wwwroot/appsettings.json" <<JSON
-{ "Cognito": { "Endpoint": "https://cognito-idp.$region.amazonaws.com/", "Region": "$region", "UserPoolId": "$pool", "ClientId": "$client" } }
-JSON
-  # File names are not fingerprinted (the CSP forbids the inline import map fingerprinting needs): revalidate.
-  aws s3 sync "$out/web/wwwroot" "s3://$web_bucket" --delete --only-show-errors \
-    --exclude "index.html" --exclude "appsettings.json" --cache-control "no-cache"
-  aws s3 cp "$out/web/wwwroot/index.html" "s3://$web_bucket/index.html" --cache-control "no-cache" --only-show-errors
-  aws s3 cp "$out/web/wwwroot/appsettings.json" "s3://$web_bucket/appsettings.json" --cache-control "no-cache" --only-show-errors
-  aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/*" >/dev/null
-fi
+echo "== publish the web app"
+run rm -rf "$out/web"
+run dotnet publish "$root/Web/Web.csproj" -c Release -o "$out/web"
+settings="{ \"Cognito\": { \"Endpoint\": \"https://cognito-idp.$region.amazonaws.com/\", \"Region\": \"$region\", \"UserPoolId\": \"$pool\", \"ClientId\": \"$client\" } }"
+echo "appsettings.json: $settings"
+run bash -c "printf '%s\n' '$settings' > '$out/web/wwwroot/appsettings.json'"
+
+echo "== upload the site to s3://$web_bucket"
+# File names are not fingerprinted (the CSP forbids the inline import map fingerprinting needs), so every file
+# is revalidated; CloudFront compresses on the fly, so the precompressed copies stay behind.
+run aws s3 sync "$out/web/wwwroot" "s3://$web_bucket" --delete --only-show-errors \
+  --exclude "*.br" --exclude "*.gz" --exclude "*.wasm" --cache-control "no-cache"
+run aws s3 cp "$out/web/wwwroot/_framework" "s3://$web_bucket/_framework" --recursive --only-show-errors \
+  --exclude "*" --include "*.wasm" --content-type "application/wasm" --cache-control "no-cache"
+run aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/*"
 
 echo "== done: $site"

@@ -1,5 +1,6 @@
 using ImageAspire.ImageService.Lambda;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 
 namespace Microsoft.Extensions.Hosting;
@@ -31,5 +32,38 @@ public static class LambdaHostingExtensions
             })
             .AddScheme<AuthenticationSchemeOptions, LambdaAuthenticationHandler>(LambdaAuthenticationHandler.SchemeName, null);
         return builder;
+    }
+
+    /// <summary>
+    /// Runs the app; in Lambda mode a failure before the first invocation (bad configuration, say) is reported
+    /// to the Runtime API's <c>/init/error</c>, so Lambda shows the cause instead of a bare exit.
+    /// </summary>
+    public static void RunService(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (!app.Configuration.IsLambda())
+        {
+            app.Run();
+            return;
+        }
+
+        try
+        {
+            app.Run();
+        }
+        catch (Exception ex)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://{app.Configuration["AWS_LAMBDA_RUNTIME_API"]}"), Timeout = TimeSpan.FromSeconds(5) };
+            try
+            {
+                new LambdaRuntimeClient(http).ReportInitErrorAsync(ex, CancellationToken.None).GetAwaiter().GetResult();
+            }
+            catch (HttpRequestException)
+            {
+                // The original failure matters more than the report's.
+            }
+
+            throw;
+        }
     }
 }

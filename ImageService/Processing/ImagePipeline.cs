@@ -48,7 +48,11 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
 
         var format = Sniff(original.Span);
         activity?.SetTag("image.format", format.ToString());
-        var buffer = original.ToArray();
+        // libvips takes an array; avoid copying when the memory is a whole array already (it is, from every caller).
+        var buffer = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(original, out var segment)
+            && segment.Offset == 0 && segment.Count == segment.Array!.Length
+                ? segment.Array
+                : original.ToArray();
 
         var (width, height) = ReadHeader(buffer, format, limits);
         activity?.SetTag("image.width", width);
@@ -103,12 +107,8 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
             }
 
             PipelineTelemetry.PipelineDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("format", format.ToString()));
-            return new PipelineResult(format, decoded.Width, decoded.Height, outputs) with
-            {
-                // Report the oriented size of the original, not of the shrunk working copy.
-                Width = OrientedWidth(buffer, width, height),
-                Height = OrientedHeight(buffer, width, height),
-            };
+            // The oriented size of the original (from its header), not that of the shrunk working copy.
+            return new PipelineResult(format, width, height, outputs);
         }
         catch (VipsException ex)
         {
@@ -143,6 +143,12 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
             // Loading is lazy: this reads the header only, so a decompression bomb is refused before any pixels exist.
             using var header = VipsImage.NewFromBuffer(buffer, access: Enums.Access.Sequential);
             var (width, height) = (header.Width, header.PageHeight > 0 ? header.PageHeight : header.Height);
+            if (header.Contains("orientation") && header.Get("orientation") is int orientation && orientation >= 5)
+            {
+                // EXIF orientations 5-8 turn the image a quarter: the displayed sides swap.
+                (width, height) = (height, width);
+            }
+
             if (width <= 0 || height <= 0)
             {
                 throw new ImageRejectedException(RejectionReason.Corrupt, $"The {format} image declares no pixels.");
@@ -233,23 +239,6 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
         EncodedFormat.WebP => image.WebpsaveBuffer(q: output.Quality, effort: 4, keep: Enums.ForeignKeep.None),
         _ => image.JpegsaveBuffer(q: output.Quality, interlace: true, optimizeCoding: true, keep: Enums.ForeignKeep.None),
     };
-
-    private static bool SwapsSides(byte[] buffer)
-    {
-        try
-        {
-            using var header = VipsImage.NewFromBuffer(buffer);
-            return header.Contains("orientation") && header.Get("orientation") is int orientation && orientation >= 5;
-        }
-        catch (VipsException)
-        {
-            return false;
-        }
-    }
-
-    private static int OrientedWidth(byte[] buffer, int width, int height) => SwapsSides(buffer) ? height : width;
-
-    private static int OrientedHeight(byte[] buffer, int width, int height) => SwapsSides(buffer) ? width : height;
 
     private static string FirstLine(string message) => message.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? "unknown error";
 }

@@ -39,6 +39,7 @@ public static class ColdStartRun
         await api.StartAsync();
         var address = new Uri(api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
+
         var timings = new List<double>();
         for (var run = 0; run < runs; run++)
         {

@@ -81,6 +81,20 @@ public sealed class PublishedLambdaTests
 
                 var anonymous = JsonNode.Parse((await function.InvokeAsync(Encoding.UTF8.GetBytes(Event("/api/me", null).ToJsonString()), TimeSpan.FromSeconds(30), cancellationToken)).Payload)!;
                 Assert.Equal(401, (int)anonymous["statusCode"]!);
+
+                // A start that fails (no storage configuration) is reported to /init/error.
+                var broken = new ProcessStartInfo(Path.Combine(output, "bootstrap")) { RedirectStandardOutput = true, RedirectStandardError = true };
+                foreach (var (name, value) in start.Environment.Where(e => e.Key.StartsWith("AWS_", StringComparison.Ordinal) || e.Key.StartsWith("Auth__", StringComparison.Ordinal)))
+                {
+                    broken.Environment[name] = value;
+                }
+
+                using var brokenProcess = Process.Start(broken)!;
+                _ = brokenProcess.StandardOutput.ReadToEndAsync(cancellationToken);
+                _ = brokenProcess.StandardError.ReadToEndAsync(cancellationToken);
+                await brokenProcess.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+                Assert.NotEqual(0, brokenProcess.ExitCode);
+                Assert.Contains("Storage", function.InitError ?? string.Empty, StringComparison.Ordinal);
             }
             finally
             {

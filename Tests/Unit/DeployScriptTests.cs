@@ -1,0 +1,35 @@
+using ImageAspire.Tests.Support;
+
+namespace ImageAspire.Tests.Unit;
+
+public sealed class DeployScriptTests
+{
+    [Fact]
+    public async Task The_dry_run_prints_every_step_without_calling_aws()
+    {
+        var (exitCode, output) = await Repository.RunAsync("bash",
+            [Repository.PathOf("Infra", "deploy.sh"), "--dry-run", "qa", "artifact-bucket", "eu-west-1"], Repository.Root, TestContext.Current.CancellationToken);
+
+        Assert.True(exitCode == 0, output);
+        string[] steps =
+        [
+            "+ dotnet publish", "-r linux-arm64 --self-contained", "-p:LambdaBootstrap=true",
+            "+ aws s3 cp", "s3://artifact-bucket/imageaspire-qa/lambda-",
+            "+ aws cloudformation deploy --stack-name imageaspire-qa", "--parameter-overrides AppName=imageaspire Stage=qa CodeS3Bucket=artifact-bucket",
+            "Web.csproj", "\"Region\": \"eu-west-1\"", "appsettings.json",
+            "+ aws s3 sync", "--content-type application/wasm", "+ aws cloudfront create-invalidation",
+        ];
+        Assert.All(steps, step => Assert.Contains(step, output, StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Repository.PathOf("artifacts", "deploy", "web")) && File.GetLastWriteTimeUtc(Repository.PathOf("artifacts", "deploy", "web")) > DateTime.UtcNow.AddMinutes(-1),
+            "the dry run must not build anything");
+    }
+
+    [Fact]
+    public async Task The_script_refuses_to_run_without_its_arguments()
+    {
+        var (exitCode, output) = await Repository.RunAsync("bash", [Repository.PathOf("Infra", "deploy.sh"), "--dry-run"], Repository.Root, TestContext.Current.CancellationToken);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("usage", output, StringComparison.Ordinal);
+    }
+}
