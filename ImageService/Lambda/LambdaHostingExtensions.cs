@@ -47,13 +47,15 @@ public static class LambdaHostingExtensions
             return;
         }
 
+        // Read before running: a failed start disposes the app, configuration included.
+        var runtimeApi = app.Configuration["AWS_LAMBDA_RUNTIME_API"];
         try
         {
             app.Run();
         }
         catch (Exception ex)
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://{app.Configuration["AWS_LAMBDA_RUNTIME_API"]}"), Timeout = TimeSpan.FromSeconds(5) };
+            using var http = new HttpClient { BaseAddress = new Uri($"http://{runtimeApi}"), Timeout = TimeSpan.FromSeconds(5) };
             try
             {
                 new LambdaRuntimeClient(http).ReportInitErrorAsync(ex, CancellationToken.None).GetAwaiter().GetResult();
