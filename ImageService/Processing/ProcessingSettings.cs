@@ -68,9 +68,18 @@ public sealed record ProcessingSettings(
                 errors["watermark.opacity"] = ["Opacity must be between 0 and 1."];
             }
 
-            if (Watermark.Enabled && (string.IsNullOrWhiteSpace(Watermark.Text) || Watermark.Text.Length > 64))
+            if (Watermark.Logo is not null)
             {
-                errors["watermark.text"] = ["A text of 1-64 characters is required when the watermark is enabled."];
+                var logo = Watermark.LogoBytes();
+                if (logo is null || logo.Length > WatermarkSettings.MaxLogoBytes
+                    || ImageSniffer.Sniff(logo).Format is not (ImageFormat.Png or ImageFormat.WebP or ImageFormat.Jpeg))
+                {
+                    errors["watermark.logo"] = [$"The logo must be a base64 PNG, WebP or JPEG of at most {WatermarkSettings.MaxLogoBytes / 1024} KB."];
+                }
+            }
+            else if (Watermark.Enabled && (string.IsNullOrWhiteSpace(Watermark.Text) || Watermark.Text.Length > 64))
+            {
+                errors["watermark.text"] = ["A text of 1-64 characters (or a logo) is required when the watermark is enabled."];
             }
 
             if (Watermark.MinimumWidth is < 0 or > 10000)
@@ -92,7 +101,28 @@ public sealed record RenditionPreset(
 
 public sealed record OutputFormat(EncodedFormat Format, int Quality);
 
-public sealed record WatermarkSettings(bool Enabled, string? Text, double Opacity, WatermarkPosition Position, int MinimumWidth);
+/// <param name="Enabled">Whether renditions marked for it get a watermark.</param>
+/// <param name="Text">The text, drawn with the font shipped with the service.</param>
+/// <param name="Opacity">0 (invisible) to 1.</param>
+/// <param name="Position">The corner.</param>
+/// <param name="MinimumWidth">Renditions narrower than this are left alone.</param>
+/// <param name="Logo">A PNG, WebP or JPEG logo (base64, at most 100 KB) used instead of the text.</param>
+public sealed record WatermarkSettings(bool Enabled, string? Text, double Opacity, WatermarkPosition Position, int MinimumWidth, string? Logo = null)
+{
+    public const int MaxLogoBytes = 100 * 1024;
+
+    /// <summary>The logo's bytes, or null when there is none or it is not valid base64.</summary>
+    public byte[]? LogoBytes()
+    {
+        if (string.IsNullOrWhiteSpace(Logo))
+        {
+            return null;
+        }
+
+        var buffer = new byte[(Logo.Length * 3 / 4) + 3];
+        return Convert.TryFromBase64String(Logo, buffer, out var written) ? buffer[..written] : null;
+    }
+}
 
 [JsonConverter(typeof(JsonStringEnumConverter<ResizeMode>))]
 public enum ResizeMode

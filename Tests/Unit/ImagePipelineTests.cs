@@ -109,6 +109,38 @@ public sealed class ImagePipelineTests
     }
 
     [Fact]
+    public void A_logo_replaces_the_text_when_configured()
+    {
+        using var red = Image.Black(120, 60, bands: 3).Linear([1.0, 1.0, 1.0], [255.0, 0.0, 0.0]).Cast(Enums.BandFormat.Uchar).Copy(interpretation: Enums.Interpretation.Srgb);
+        var settings = ProcessingSettings.Default with
+        {
+            Watermark = ProcessingSettings.Default.Watermark with { Logo = Convert.ToBase64String(red.PngsaveBuffer()), Opacity = 1.0 },
+        };
+        Assert.Empty(settings.Validate());
+        using var black = Image.Black(2400, 1800, bands: 3).Cast(Enums.BandFormat.Uchar).Copy(interpretation: Enums.Interpretation.Srgb);
+
+        var result = Pipeline.Process(black.PngsaveBuffer(), settings, TestContext.Current.CancellationToken);
+
+        using var large = Image.NewFromBuffer(result.Renditions.Single(r => r.Name == "large" && r.Format == EncodedFormat.WebP).Data);
+        using var corner = large.Crop(large.Width * 3 / 4, large.Height * 3 / 4, large.Width / 4, large.Height / 4);
+        using var redBand = corner[0];
+        using var greenBand = corner[1];
+        Assert.True(redBand.Max() > 200 && greenBand.Max() < 60, $"expected the red logo in the corner (r {redBand.Max()}, g {greenBand.Max()})");
+    }
+
+    [Fact]
+    public void Settings_with_a_bad_logo_or_no_mark_are_invalid()
+    {
+        var notAnImage = ProcessingSettings.Default with { Watermark = ProcessingSettings.Default.Watermark with { Logo = Convert.ToBase64String("<svg/>"u8.ToArray()) } };
+        var notBase64 = ProcessingSettings.Default with { Watermark = ProcessingSettings.Default.Watermark with { Logo = "%%%" } };
+        var nothing = ProcessingSettings.Default with { Watermark = ProcessingSettings.Default.Watermark with { Text = " " } };
+
+        Assert.Contains("watermark.logo", notAnImage.Validate().Keys);
+        Assert.Contains("watermark.logo", notBase64.Validate().Keys);
+        Assert.Contains("watermark.text", nothing.Validate().Keys);
+    }
+
+    [Fact]
     public void Png_alpha_is_flattened_onto_white()
     {
         var result = Process(TestImages.Png(500, 400, transparent: true));
@@ -127,6 +159,19 @@ public sealed class ImagePipelineTests
         Assert.Equal(ImageFormat.WebP, result.SourceFormat);
         Assert.All(result.Renditions, r => Assert.True(r.Width <= 120 && r.Height <= 90, $"{r.Name} is {r.Width}×{r.Height}"));
         Assert.Equal((120, 90), (result.Renditions.Single(r => r.Name == "large" && r.Format == EncodedFormat.Jpeg).Width, 90));
+    }
+
+    [Fact]
+    public void An_avif_image_is_processed()
+    {
+        using var image = TestImages.Gradient(640, 480);
+        var avif = image.HeifsaveBuffer(q: 60, compression: Enums.ForeignHeifCompression.Av1);
+
+        var result = Process(avif);
+
+        Assert.Equal(ImageFormat.Avif, result.SourceFormat);
+        Assert.Equal((640, 480), (result.Width, result.Height));
+        Assert.Equal(6, result.Renditions.Count);
     }
 
     [Fact]
