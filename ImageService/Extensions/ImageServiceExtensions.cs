@@ -59,7 +59,7 @@ public static class ImageServiceExtensions
     // an unavailable dependency should turn into a quick 503, not a hung request.
     private static AmazonS3Client CreateS3Client(IConfiguration configuration)
     {
-        var config = new AmazonS3Config { Timeout = TimeSpan.FromSeconds(20), MaxErrorRetry = 2 };
+        var config = new AmazonS3Config { Timeout = TimeSpan.FromSeconds(8), MaxErrorRetry = 1 };
         if (configuration["AWS_ENDPOINT_URL_S3"] is { Length: > 0 } endpoint)
         {
             config.ServiceURL = endpoint;
@@ -72,7 +72,7 @@ public static class ImageServiceExtensions
 
     private static AmazonDynamoDBClient CreateDynamoDbClient(IConfiguration configuration)
     {
-        var config = new AmazonDynamoDBConfig { Timeout = TimeSpan.FromSeconds(5), MaxErrorRetry = 2 };
+        var config = new AmazonDynamoDBConfig { Timeout = TimeSpan.FromSeconds(5), MaxErrorRetry = 1 };
         if (configuration["AWS_ENDPOINT_URL_DYNAMODB"] is { Length: > 0 } endpoint)
         {
             config.ServiceURL = endpoint;
