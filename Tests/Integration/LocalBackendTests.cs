@@ -113,6 +113,23 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await valid.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout())).StatusCode);
     }
 
+    [Fact]
+    public async Task The_openapi_document_and_its_ui_are_served_in_development()
+    {
+        using var client = fixture.CreateServiceClient();
+
+        var document = await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json", Timeout());
+        using var ui = await client.GetAsync(new Uri("/scalar", UriKind.Relative), Timeout());
+
+        var paths = ((JsonObject)document!["paths"]!).Select(p => p.Key).ToList();
+        Assert.Contains("/api/images", paths);
+        Assert.Contains("/api/uploads/{id}/complete", paths);
+        Assert.Contains("/api/settings", paths);
+        Assert.DoesNotContain("/internal/s3-events", paths);
+        Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
+        Assert.Equal("text/html", ui.Content.Headers.ContentType?.MediaType);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(20)]
