@@ -56,17 +56,9 @@ public static class AuthenticationExtensions
                     OnTokenValidated = context =>
                     {
                         var principal = context.Principal;
-                        if (principal?.FindFirstValue("token_use") != "access")
+                        if ((principal is null ? "No claims." : cognito.RejectAccessToken(principal.FindFirstValue)) is { } reason)
                         {
-                            context.Fail("An access token is required.");
-                        }
-                        else if (principal.FindFirstValue("client_id") != cognito.ClientId)
-                        {
-                            context.Fail("The token was issued to another client.");
-                        }
-                        else if (string.IsNullOrEmpty(principal.FindFirstValue("sub")))
-                        {
-                            context.Fail("The token has no subject.");
+                            context.Fail(reason);
                         }
 
                         return Task.CompletedTask;

@@ -23,6 +23,19 @@ public sealed class CognitoAuthOptions : IValidatableObject
 
     public Uri JwksUri => new($"{Issuer.TrimEnd('/')}/.well-known/jwks.json");
 
+    /// <summary>
+    /// The rules a validated token must also meet to call the API (web and Lambda mode alike): an access token of
+    /// this client with a subject. Returns why it does not, or null.
+    /// </summary>
+    public string? RejectAccessToken(Func<string, string?> claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        return claim("token_use") != "access" ? "An access token is required."
+            : claim("client_id") != ClientId ? "The token was issued to another client."
+            : string.IsNullOrEmpty(claim("sub")) ? "The token has no subject."
+            : null;
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!Uri.TryCreate(Issuer, UriKind.Absolute, out var issuer))

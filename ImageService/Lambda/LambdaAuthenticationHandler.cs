@@ -29,19 +29,13 @@ public sealed class LambdaAuthenticationHandler(
         }
 
         var claims = invocation.AuthorizerClaims;
-        if (claims.GetValueOrDefault("token_use") != "access")
+        // API Gateway checked issuer, audience, expiry and signature; the issuer is checked again because the
+        // authorizer's audience list is the only thing tying it to this pool's configuration here.
+        var reason = cognito.Value.RejectAccessToken(claims.GetValueOrDefault)
+            ?? (claims.GetValueOrDefault("iss") != cognito.Value.Issuer ? "The token comes from another issuer." : null);
+        if (reason is not null)
         {
-            return Task.FromResult(AuthenticateResult.Fail("An access token is required."));
-        }
-
-        if (claims.GetValueOrDefault("client_id") != cognito.Value.ClientId)
-        {
-            return Task.FromResult(AuthenticateResult.Fail("The token was issued to another client."));
-        }
-
-        if (claims.GetValueOrDefault("iss") != cognito.Value.Issuer || string.IsNullOrEmpty(claims.GetValueOrDefault("sub")))
-        {
-            return Task.FromResult(AuthenticateResult.Fail("The token's issuer or subject is not acceptable."));
+            return Task.FromResult(AuthenticateResult.Fail(reason));
         }
 
         var identity = new ClaimsIdentity(SchemeName, "sub", "cognito:groups");
