@@ -35,6 +35,9 @@ public sealed class LocalAwsBackend
     /// <summary>The template everything local is provisioned from.</summary>
     public string TemplatePath { get; internal set; } = string.Empty;
 
+    /// <summary>The template, read once when the model is built.</summary>
+    internal CloudFormationTemplate Template { get; set; } = null!;
+
     /// <summary>The originals bucket's name, resolved from the template before anything starts.</summary>
     public string OriginalsBucketName { get; internal set; } = string.Empty;
 
@@ -98,6 +101,7 @@ public static class LocalAwsExtensions
         backend.RenditionsBucketName = CloudFormationTemplate.Resolve(
             template.Resources.Single(r => r.LogicalId == "RenditionsBucket").Properties["BucketName"], context)?.ToString() ?? string.Empty;
         backend.TemplatePath = Path.Combine(infraDirectory, "template.yaml");
+        backend.Template = template;
 
         var npm = builder.AddExecutable("npm-ci", "node", emulatorsDirectory, "install-once.js")
             .WithEnvironment("npm_config_update_notifier", "false");
@@ -153,7 +157,7 @@ public static class LocalAwsExtensions
             {
                 ResourceType = "Provisioning",
                 State = KnownResourceStates.NotStarted,
-                Properties = [new("template", Path.Combine(infraDirectory, "template.yaml"))],
+                Properties = [new("template", backend.TemplatePath)],
             })
             .WaitFor(cognito);
         foreach (var resource in storage)
@@ -257,8 +261,7 @@ public static class LocalAwsExtensions
             var cognito = new CognitoClient(http, new Uri(cognitoUrl!));
             var provisioner = new LocalAwsProvisioner(s3, dynamoDb, cognito, logger);
 
-            var template = CloudFormationTemplate.Load(Path.Combine(infraDirectory, "template.yaml"));
-            var environment = await provisioner.ProvisionAsync(template, TemplateParameters(backend.Options), backend.Options.SiteOrigins, cancellationToken);
+            var environment = await provisioner.ProvisionAsync(backend.Template, TemplateParameters(backend.Options), backend.Options.SiteOrigins, cancellationToken);
             await provisioner.SeedSettingsAsync(environment["ImagesTableName"], await File.ReadAllTextAsync(Path.Combine(infraDirectory, "seed", "settings.json"), cancellationToken), cancellationToken);
             await provisioner.SeedUserAsync(environment["UserPoolId"], LocalAwsBackend.DemoUser, cancellationToken);
             await provisioner.SeedUserAsync(environment["UserPoolId"], LocalAwsBackend.AdminUser, cancellationToken);

@@ -44,7 +44,6 @@ public sealed class LambdaInvocationException : Exception
 /// </summary>
 public sealed class LambdaServer(IServiceProvider services, IConfiguration configuration, ILogger<LambdaServer> logger) : IServer
 {
-    private static readonly ActivitySource Source = new(Processing.PipelineTelemetry.Name);
     private Func<LambdaInvocation, CancellationToken, Task<byte[]>>? _handler;
     private CancellationTokenSource? _stopping;
     private Task? _loop;
@@ -149,7 +148,7 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
 
     private async Task<byte[]> HandleS3EventAsync(JsonElement root, LambdaInvocation invocation, CancellationToken cancellationToken)
     {
-        using var activity = Source.StartActivity("s3-event", ActivityKind.Consumer, ParentContext(invocation.TraceId));
+        using var activity = Processing.PipelineTelemetry.Source.StartActivity("s3-event", ActivityKind.Consumer, ParentContext(invocation.TraceId));
         var handler = services.GetRequiredService<IObjectCreatedHandler>();
         var failures = new List<string>();
         var results = new List<object>();

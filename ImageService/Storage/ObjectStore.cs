@@ -22,7 +22,10 @@ public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
 {
     public async Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
-        using var stream = new MemoryStream(data.ToArray(), writable: false);
+        // Wrap the caller's bytes rather than copy them (originals are up to 50 MB).
+        using var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(data.ToArray(), writable: false);
         var request = new PutObjectRequest
         {
             BucketName = bucket,
