@@ -3,8 +3,8 @@ using ImageAspire.Infra.Templates;
 
 namespace ImageAspire.Infra.Edge;
 
-/// <summary>One cache behavior of the template's distribution: which paths go to which origin, and its caching.</summary>
-public sealed record EdgeBehavior(string PathPattern, string OriginId, bool Cached)
+/// <summary>One cache behavior of the template's distribution: which paths go to which origin. (The edge does not cache.)</summary>
+public sealed record EdgeBehavior(string PathPattern, string OriginId)
 {
     /// <summary>CloudFront path patterns: '*' matches any characters (including '/'), '?' one character.</summary>
     public bool Matches(string path)
@@ -56,9 +56,6 @@ public sealed record EdgeBehavior(string PathPattern, string OriginId, bool Cach
 /// <summary>What the local edge takes from the template's CloudFront distribution.</summary>
 public sealed record EdgeDefinition(IReadOnlyList<EdgeBehavior> Behaviors, EdgeBehavior Default, IReadOnlyDictionary<string, string> OriginPaths, IReadOnlyDictionary<string, string> SecurityHeaders)
 {
-    // The managed CachingDisabled policy; every other policy caches.
-    private const string CachingDisabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
-
     /// <summary>The behavior for a request path, first match wins, as in CloudFront.</summary>
     public EdgeBehavior For(string path) => Behaviors.FirstOrDefault(b => b.Matches(path)) ?? Default;
 
@@ -68,7 +65,7 @@ public sealed record EdgeDefinition(IReadOnlyList<EdgeBehavior> Behaviors, EdgeB
         var distribution = template.ResourcesOfType("AWS::CloudFront::Distribution").Single();
         var config = distribution.Properties["DistributionConfig"]!;
         var behaviors = (config["CacheBehaviors"] as JsonArray ?? [])
-            .Select(b => new EdgeBehavior((string)b!["PathPattern"]!, (string)b["TargetOriginId"]!, (string?)b["CachePolicyId"] != CachingDisabled))
+            .Select(b => new EdgeBehavior((string)b!["PathPattern"]!, (string)b["TargetOriginId"]!))
             .ToList();
         var defaultBehavior = config["DefaultCacheBehavior"]!;
         var originPaths = (config["Origins"] as JsonArray ?? [])
@@ -108,7 +105,7 @@ public sealed record EdgeDefinition(IReadOnlyList<EdgeBehavior> Behaviors, EdgeB
 
         return new EdgeDefinition(
             behaviors,
-            new EdgeBehavior("*", (string)defaultBehavior["TargetOriginId"]!, (string?)defaultBehavior["CachePolicyId"] != CachingDisabled),
+            new EdgeBehavior("*", (string)defaultBehavior["TargetOriginId"]!),
             originPaths,
             headers);
     }

@@ -27,12 +27,13 @@ public static class EdgeProxy
 
     public static void AddTransforms(TransformBuilderContext context, EdgeDefinition definition, EdgeSettings settings)
     {
-        var originId = context.Route.ClusterId;
-        if (originId is null || !definition.OriginPaths.TryGetValue(originId, out var originPath) || string.IsNullOrEmpty(originPath) && originId != "media")
+        // Only the media origin is rewritten; the API origin takes requests as they come.
+        if (context.Route.ClusterId != "media")
         {
             return;
         }
 
+        var originPath = definition.OriginPaths.GetValueOrDefault("media", string.Empty);
         // The media origin: the template's viewer-request function strips "/media", the origin path adds
         // "/renditions", and the bucket comes first because the local S3 is addressed path-style.
         context.AddPathRemovePrefix("/media");
