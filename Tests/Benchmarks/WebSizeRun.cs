@@ -1,5 +1,7 @@
 using System.Diagnostics;
 
+using ImageAspire.Tests.Support;
+
 namespace ImageAspire.Benchmarks;
 
 /// <summary>The web app's first-load transfer: brotli bytes of what the browser fetches to show the sign-in page.</summary>
@@ -7,7 +9,7 @@ public static class WebSizeRun
 {
     public static async Task RunAsync()
     {
-        var root = ColdStartRun.Root();
+        var root = Repository.Root;
         var output = Path.Combine(root, "artifacts", "bench-web");
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root };
         foreach (var argument in new[] { "publish", Path.Combine("Web", "Web.csproj"), "-c", "Release", "-o", output, "-v", "quiet" })

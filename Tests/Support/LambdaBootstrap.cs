@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using ImageAspire.Infra.Lambda;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ImageAspire.Tests.Support;
+
+/// <summary>
+/// The published Lambda <c>bootstrap</c> and a local Runtime API to run it against; shared by the published-artifact
+/// test and the cold-start benchmark (linked into Tests/Benchmarks).
+/// </summary>
+public sealed class LambdaBootstrap : IAsyncDisposable
+{
+    public const string Issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test";
+    public const string ClientId = "client";
+
+    private readonly WebApplication _runtimeApi;
+
+    private LambdaBootstrap(WebApplication runtimeApi, LocalLambdaFunction function, Uri address)
+    {
+        _runtimeApi = runtimeApi;
+        Function = function;
+        RuntimeApi = $"{address.Host}:{address.Port}";
+    }
+
+    public LocalLambdaFunction Function { get; }
+
+    /// <summary>host:port, as <c>AWS_LAMBDA_RUNTIME_API</c> gives it.</summary>
+    public string RuntimeApi { get; }
+
+    /// <summary>This machine's runtime identifier (the artifact must run here).</summary>
+    public static string HostRid =>
+        System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier.StartsWith("linux-arm64", StringComparison.Ordinal) ? "linux-arm64" : "linux-x64";
+
+    /// <summary>The <c>dotnet</c> arguments that publish the self-contained ReadyToRun bootstrap.</summary>
+    public static string[] PublishArguments(string rid, string output) =>
+        ["publish", Repository.PathOf("ImageService", "ImageService.csproj"), "-c", "Release", "-r", rid, "--self-contained",
+         "-p:PublishReadyToRun=true", "-p:LambdaBootstrap=true", "-o", output, "-v", "quiet"];
+
+    public static async Task<LambdaBootstrap> StartRuntimeApiAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var function = new LocalLambdaFunction();
+        var api = builder.Build();
+        function.MapRuntimeApi(api);
+        await api.StartAsync(cancellationToken);
+        var address = new Uri(api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return new LambdaBootstrap(api, function, address);
+    }
+
+    /// <summary>Starts the bootstrap in <paramref name="directory"/>; <paramref name="configured"/> false leaves out the storage settings.</summary>
+    public ProcessStartInfo StartInfo(string directory, bool configured = true)
+    {
+        var start = new ProcessStartInfo(Path.Combine(directory, "bootstrap")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["AWS_LAMBDA_RUNTIME_API"] = RuntimeApi;
+        start.Environment["AWS_REGION"] = "us-east-1";
+        start.Environment["AWS_ACCESS_KEY_ID"] = "test";
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = "test";
+        start.Environment["Auth__Issuer"] = Issuer;
+        start.Environment["Auth__ClientId"] = ClientId;
+        start.Environment["MALLOC_ARENA_MAX"] = "2";
+        if (configured)
+        {
+            start.Environment["Storage__OriginalsBucket"] = "originals";
+            start.Environment["Storage__RenditionsBucket"] = "renditions";
+            start.Environment["Storage__Table"] = "images";
+        }
+
+        return start;
+    }
+
+    /// <summary>Queues an HTTP API (payload 2.0) GET of <paramref name="path"/>, with authorizer claims when given.</summary>
+    public Task<InvocationResult> InvokeAsync(string path, JsonObject? claims, TimeSpan timeout, CancellationToken cancellationToken) =>
+        Function.InvokeAsync(Encoding.UTF8.GetBytes(new JsonObject
+        {
+            ["version"] = "2.0",
+            ["routeKey"] = "ANY /api/{proxy+}",
+            ["rawPath"] = path,
+            ["rawQueryString"] = string.Empty,
+            ["headers"] = new JsonObject { ["accept"] = "application/json" },
+            ["requestContext"] = new JsonObject
+            {
+                ["http"] = new JsonObject { ["method"] = "GET", ["path"] = path, ["sourceIp"] = "127.0.0.1" },
+                ["requestId"] = Guid.NewGuid().ToString(),
+                ["stage"] = "$default",
+                ["authorizer"] = claims is null ? null : new JsonObject { ["jwt"] = new JsonObject { ["claims"] = claims } },
+            },
+            ["isBase64Encoded"] = false,
+        }.ToJsonString()), timeout, cancellationToken);
+
+    public ValueTask DisposeAsync() => _runtimeApi.DisposeAsync();
+}
