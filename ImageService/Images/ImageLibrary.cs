@@ -101,7 +101,7 @@ public sealed class ImageLibrary(
         return image with { Version = 1 };
     }
 
-    /// <summary>Starts a presigned upload: a Pending item and a PUT URL for one key, one content type, a short time.</summary>
+    /// <summary>Starts a presigned upload: a Pending item and a PUT URL for one key, content type and size, for a short time.</summary>
     public async Task<PresignedUpload> CreateUploadAsync(string owner, string? fileName, string? contentType, long size, CancellationToken cancellationToken)
     {
         var format = ImageFormats.FromContentType(contentType) ?? throw new ImageRejectedException(
@@ -141,9 +141,9 @@ public sealed class ImageLibrary(
             throw new InvalidOperationException($"Image {id} exists already.");
         }
 
-        var url = objects.PresignPut(Storage.OriginalsBucket, image.OriginalKey, image.ContentType, expiresAt);
+        var url = objects.PresignPut(Storage.OriginalsBucket, image.OriginalKey, image.ContentType, size, expiresAt);
         logger.LogInformation("Presigned upload {ImageId} for {Owner}: {Bytes} bytes of {ContentType}", id, owner, size, image.ContentType);
-        return new PresignedUpload(image with { Version = 1 }, url, new Dictionary<string, string> { ["Content-Type"] = image.ContentType }, expiresAt);
+        return new PresignedUpload(image with { Version = 1 }, url, new Dictionary<string, string> { ["Content-Type"] = image.ContentType, [S3ObjectStore.IfNoneMatch] = "*" }, expiresAt);
     }
 
     /// <summary>The S3 event path: the owner and id come from the key alone. Unknown keys are ignored.</summary>

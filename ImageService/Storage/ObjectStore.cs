@@ -15,11 +15,17 @@ public interface IObjectStore
 
     Task DeleteAsync(string bucket, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
 
-    string PresignPut(string bucket, string key, string contentType, DateTimeOffset expiresAt);
+    /// <summary>
+    /// A PUT URL for exactly this key, content type and size (all signed), which only creates the object:
+    /// the caller must send <c>If-None-Match: *</c>, so a used URL cannot overwrite a processed original.
+    /// </summary>
+    string PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt);
 }
 
 public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
 {
+    public const string IfNoneMatch = "If-None-Match";
+
     public async Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
         // Wrap the caller's bytes rather than copy them (originals are up to 50 MB).
@@ -83,8 +89,9 @@ public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
         }
     }
 
-    public string PresignPut(string bucket, string key, string contentType, DateTimeOffset expiresAt) =>
-        s3.GetPreSignedURL(new GetPreSignedUrlRequest
+    public string PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt)
+    {
+        var request = new GetPreSignedUrlRequest
         {
             BucketName = bucket,
             Key = key,
@@ -92,5 +99,11 @@ public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
             ContentType = contentType,
             Expires = expiresAt.UtcDateTime,
             Protocol = s3.Config.ServiceURL?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
-        });
+        };
+
+        // Signing the length makes S3 refuse a body of any other size, so the announced size is the limit.
+        request.Headers.ContentLength = contentLength;
+        request.Headers[IfNoneMatch] = "*";
+        return s3.GetPreSignedURL(request);
+    }
 }

@@ -3,12 +3,19 @@
 //    stores the chunk framing and the object comes back corrupted;
 //  - x-amz-copy-source arrives as "bucket%2Fkey", which s3rver cannot resolve;
 //  - s3rver cannot send bucket notifications, so its in-process object events are POSTed to a
-//    webhook (S3_EVENT_WEBHOOK_URL), the way S3 would invoke a Lambda function.
+//    webhook (S3_EVENT_WEBHOOK_URL), the way S3 would invoke a Lambda function;
+//  - s3rver accepts any Signature Version 4 without checking it, so a presigned URL would let a
+//    client write another key, content type or size than it was signed for. The front checks SigV4
+//    (presigned query and Authorization header) against s3rver's own key pairs, as S3 does;
+//  - s3rver ignores conditional writes; a PUT with "If-None-Match: *" over an existing object gets
+//    412 here as from S3 (checked, then written: unlike S3, two racing PUTs may both pass).
 // Environment: PORT, S3_DATA_DIR, S3_EVENT_WEBHOOK_URL, S3_EVENT_WEBHOOK_SECRET, S3_EVENT_BUCKETS, S3_VERBOSE.
 'use strict';
 const http = require('node:http');
 const { Transform } = require('node:stream');
+const crypto = require('node:crypto');
 const S3rver = require('s3rver');
+const AWSAccount = require('s3rver/lib/models/account');
 
 const port = Number(process.env.PORT || 4569);
 const directory = process.env.S3_DATA_DIR || require('node:path').join(process.cwd(), '.data', 's3');
@@ -103,6 +110,113 @@ function rewriteHeaders(headers) {
   return result;
 }
 
+/** RFC 3986 encoding, as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
+function uriEncode(text) {
+  return encodeURIComponent(text).replace(/[!'()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function hmac(key, text) {
+  return crypto.createHmac('sha256', key).update(text, 'utf8').digest();
+}
+
+/** Parses the SigV4 parts of a request: from the X-Amz-* query (presigned) or the Authorization header. */
+function sigV4Parts(req, url) {
+  const query = url.searchParams;
+  if (query.get('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256') {
+    return {
+      credential: query.get('X-Amz-Credential') || '',
+      signedHeaders: query.get('X-Amz-SignedHeaders') || '',
+      signature: query.get('X-Amz-Signature') || '',
+      date: query.get('X-Amz-Date') || '',
+      payloadHash: query.get('X-Amz-Content-Sha256') || 'UNSIGNED-PAYLOAD',
+      presigned: true,
+    };
+  }
+  const authorization = String(req.headers.authorization || '');
+  if (!authorization.startsWith('AWS4-HMAC-SHA256 ')) return null;
+  const fields = Object.fromEntries(authorization.slice(17).split(',').map(part => {
+    const eq = part.indexOf('=');
+    return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+  }));
+  return {
+    credential: fields.Credential || '',
+    signedHeaders: fields.SignedHeaders || '',
+    signature: fields.Signature || '',
+    date: String(req.headers['x-amz-date'] || ''),
+    payloadHash: String(req.headers['x-amz-content-sha256'] || 'UNSIGNED-PAYLOAD'),
+    presigned: false,
+  };
+}
+
+/**
+ * Checks a Signature Version 4 request the way S3 does (path segments encoded once, no normalisation).
+ * Returns null when the signature holds or the request is not SigV4-signed (s3rver handles V2 itself),
+ * otherwise the S3 error code and message.
+ */
+function verifySigV4(req) {
+  if (req.method === 'OPTIONS') return null; // CORS preflights are never signed
+  const url = new URL(req.url, 'http://localhost');
+  const parts = sigV4Parts(req, url);
+  if (!parts) return null;
+  const [accessKeyId, day, region, service, terminator] = parts.credential.split('/');
+  const account = AWSAccount.registry.get(accessKeyId);
+  if (!account) return { code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
+  if (!day || !region || service !== 's3' || terminator !== 'aws4_request' || !parts.date.startsWith(day)) {
+    return { code: 'AuthorizationHeaderMalformed', message: 'The credential scope is not <date>/<region>/s3/aws4_request.' };
+  }
+  const headerNames = parts.signedHeaders.split(';').filter(Boolean);
+  if (!headerNames.includes('host')) return { code: 'AccessDenied', message: 'The host header must be signed.' };
+  const canonicalHeaders = headerNames
+    .map(name => `${name}:${String(req.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`)
+    .join('');
+  const canonicalQuery = [...url.searchParams]
+    .filter(([name]) => !(parts.presigned && name === 'X-Amz-Signature'))
+    .map(([name, value]) => [uriEncode(name), uriEncode(value)])
+    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+  const rawPath = req.url.split('?')[0];
+  const canonicalPath = rawPath.split('/').map(segment => uriEncode(safeDecode(segment))).join('/');
+  const canonicalRequest = [req.method, canonicalPath, canonicalQuery, canonicalHeaders, parts.signedHeaders, parts.payloadHash].join('\n');
+  const scope = `${day}/${region}/s3/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', parts.date, scope, crypto.createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')].join('\n');
+  let key = hmac('AWS4' + account.accessKeys.get(accessKeyId), day);
+  for (const part of [region, 's3', 'aws4_request']) key = hmac(key, part);
+  const expected = hmac(key, stringToSign).toString('hex');
+  const provided = Buffer.from(parts.signature, 'utf8');
+  if (provided.length === expected.length && crypto.timingSafeEqual(provided, Buffer.from(expected, 'utf8'))) return null;
+  if (process.env.S3_VERBOSE === 'true') console.log(`signature mismatch; canonical request:\n${canonicalRequest}`);
+  return {
+    code: 'SignatureDoesNotMatch',
+    message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+  };
+}
+
+function sendError(res, status, code, message) {
+  res.writeHead(status, { 'content-type': 'application/xml' });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+}
+
+/** Whether an object exists, asked of s3rver directly (unsigned: s3rver does not check reads). */
+function objectExists(innerPort, path) {
+  return new Promise((resolve, reject) => {
+    const head = http.request({ host: '127.0.0.1', port: innerPort, method: 'HEAD', path }, response => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    head.on('error', reject);
+    head.end();
+  });
+}
+
 async function postEvent(event) {
   const body = JSON.stringify(event);
   for (let attempt = 1; attempt <= 5; attempt++) {
@@ -136,7 +250,7 @@ async function main() {
     });
   }
 
-  const front = http.createServer((req, res) => {
+  const forward = (req, res) => {
     const headers = rewriteHeaders(req.headers);
     const upstream = http.request(
       { host: '127.0.0.1', port: innerPort, method: req.method, path: req.url, headers },
@@ -152,13 +266,38 @@ async function main() {
       const decoder = new AwsChunkedDecoder();
       decoder.on('error', err => {
         upstream.destroy();
-        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/xml' });
-        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>IncompleteBody</Code><Message>${err.message}</Message></Error>`);
+        if (res.headersSent) res.end(); else sendError(res, 400, 'IncompleteBody', err.message);
       });
       req.pipe(decoder).pipe(upstream);
     } else {
       req.pipe(upstream);
     }
+  };
+
+  const front = http.createServer((req, res) => {
+    const denied = verifySigV4(req);
+    if (denied) {
+      req.resume();
+      sendError(res, 403, denied.code, denied.message);
+      return;
+    }
+    const [path, query = ''] = req.url.split('?');
+    if (req.method !== 'PUT' || String(req.headers['if-none-match'] || '').trim() !== '*' || /(^|&)(uploadId|partNumber)=/.test(query)) {
+      forward(req, res);
+      return;
+    }
+    req.pause();
+    objectExists(innerPort, path).then(exists => {
+      if (!exists) {
+        forward(req, res);
+        return;
+      }
+      req.resume();
+      sendError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    }, err => {
+      req.resume();
+      sendError(res, 502, 'InternalError', `s3 emulator front: ${err.message}`);
+    });
   });
   front.requestTimeout = 0;
   front.listen(port, '127.0.0.1', () => {

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using ImageAspire.ImageService.Storage;
 using ImageAspire.Tests.Infrastructure;
 using ImageAspire.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -344,20 +345,47 @@ public sealed class HardeningTests(AppHostFixture fixture)
             Assert.Equal("Failed", (string?)failed["status"]);
             Assert.Contains("image/png", (string?)failed["error"], StringComparison.Ordinal);
 
-            // Announced small, uploaded bigger.
-            var tooBig = await CreateUploadAsync(client, "b.jpg", "image/jpeg", 100);
-            await PutAsync(tooBig, jpeg);
-            Assert.Equal("Failed", (string?)(await CompleteAsync(client, (string)tooBig["id"]!))["status"]);
+            // The URL is signed for one key, one content type and one size: S3 refuses anything else.
+            var ticket = await CreateUploadAsync(client, "b.jpg", "image/jpeg", jpeg.Length);
+            var url = (string)ticket["uploadUrl"]!;
+            var key = new Uri(url).AbsolutePath;
+            Assert.EndsWith($"/originals/{sub}/{ticket["id"]}.jpg", key, StringComparison.Ordinal);
+            var otherOwner = Guid.NewGuid().ToString();
+            var elsewhere = url.Replace($"/originals/{sub}/", $"/originals/{otherOwner}/", StringComparison.Ordinal);
+            var otherId = url.Replace((string)ticket["id"]!, ImageId.New(DateTimeOffset.UtcNow), StringComparison.Ordinal);
+            var longer = url.Replace("X-Amz-Expires=", "X-Amz-Expires=9", StringComparison.Ordinal);
+            var headers = UploadTickets.Headers(ticket);
+            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(elsewhere, headers, jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(otherId, headers, jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(longer, headers, jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(url, new Dictionary<string, string>(headers) { ["Content-Type"] = "image/png" }, jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(url, headers.Where(h => h.Key != "If-None-Match").ToDictionary(), jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(url, headers, [.. jpeg, .. jpeg], Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(url, headers, jpeg[..^1], Timeout()));
+            using (var early = await client.PostAsync(new Uri($"/api/uploads/{ticket["id"]}/complete", UriKind.Relative), null, Timeout()))
+            {
+                Assert.Equal(HttpStatusCode.Conflict, early.StatusCode);
+            }
 
-            var originals = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["OriginalsBucketName"], Prefix = $"originals/{sub}/" }, Timeout());
-            Assert.Empty(originals.S3Objects ?? []);
+            foreach (var prefix in new[] { $"originals/{sub}/", $"originals/{otherOwner}/" })
+            {
+                var originals = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["OriginalsBucketName"], Prefix = prefix }, Timeout());
+                Assert.Empty(originals.S3Objects ?? []);
+            }
 
-            // A completed upload replayed with other bytes is not processed again.
+            // A used URL cannot overwrite the processed original, even with bytes of the signed size.
             var good = await CreateUploadAsync(client, "c.jpg", "image/jpeg", jpeg.Length);
             await PutAsync(good, jpeg);
             var ready = await CompleteAsync(client, (string)good["id"]!);
             Assert.Equal("Ready", (string?)ready["status"]);
-            await PutAsync(good, TestImages.Jpeg(300, 200));
+            var replay = (byte[])jpeg.Clone();
+            replay[^3] ^= 0xFF;
+            Assert.Equal(HttpStatusCode.PreconditionFailed, await UploadTickets.PutAsync(good, replay, Timeout()));
+            using (var original = await fixture.S3.GetObjectAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/{good["id"]}.jpg", Timeout()))
+            {
+                Assert.Equal(SHA256.HashData(jpeg), await SHA256.HashDataAsync(original.ResponseStream, Timeout()));
+            }
+
             await Task.Delay(1000, Timeout());
             var after = await CompleteAsync(client, (string)good["id"]!);
             Assert.Equal(ready.ToJsonString(), after.ToJsonString());
@@ -473,14 +501,8 @@ public sealed class HardeningTests(AppHostFixture fixture)
         return (await response.Content.ReadFromJsonAsync<JsonObject>(Timeout()))!;
     }
 
-    private static async Task PutAsync(JsonObject ticket, byte[] data)
-    {
-        using var http = new HttpClient();
-        using var put = new HttpRequestMessage(HttpMethod.Put, (string)ticket["uploadUrl"]!) { Content = new ByteArrayContent(data) };
-        put.Content.Headers.TryAddWithoutValidation("Content-Type", (string?)ticket["headers"]!["Content-Type"]);
-        using var response = await http.SendAsync(put, Timeout());
-        Assert.True(response.IsSuccessStatusCode, response.StatusCode.ToString());
-    }
+    private static async Task PutAsync(JsonObject ticket, byte[] data) =>
+        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket, data, Timeout()));
 
     private static async Task<JsonObject> CompleteAsync(HttpClient client, string id)
     {

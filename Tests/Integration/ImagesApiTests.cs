@@ -197,17 +197,7 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
 
         var ticket = await CreateUploadAsync(client, "big.jpg", "image/jpeg", bytes.Length);
         var id = (string)ticket["id"]!;
-        using (var put = new HttpRequestMessage(HttpMethod.Put, (string)ticket["uploadUrl"]!) { Content = new ByteArrayContent(bytes) })
-        {
-            foreach (var (name, value) in (JsonObject)ticket["headers"]!)
-            {
-                put.Content.Headers.TryAddWithoutValidation(name, (string?)value);
-            }
-
-            using var http = new HttpClient();
-            using var putResponse = await http.SendAsync(put, Timeout());
-            Assert.Equal(HttpStatusCode.OK, putResponse.StatusCode);
-        }
+        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket, bytes, Timeout()));
 
         var image = await WaitForStatusAsync(client, id, "Ready");
         Assert.Equal(6, ((JsonArray)image["renditions"]!).Count);

@@ -3,8 +3,11 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Amazon.DynamoDBv2.Model;
+using Amazon.Runtime;
+using Amazon.S3;
 using Amazon.S3.Model;
 using Amazon.S3.Transfer;
+using Aspire.Hosting.Testing;
 using ImageAspire.AppHost.LocalAws;
 using ImageAspire.Infra.Templates;
 using ImageAspire.Tests.Infrastructure;
@@ -157,6 +160,27 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         var copyKey = $"tests/copy of/{Guid.NewGuid():N}.bin";
         await fixture.S3.CopyObjectAsync(new CopyObjectRequest { SourceBucket = bucket, SourceKey = key, DestinationBucket = bucket, DestinationKey = copyKey }, Timeout(120));
         Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, copyKey));
+    }
+
+    [Fact]
+    public async Task The_s3_emulator_checks_signatures_as_s3_does()
+    {
+        var bucket = fixture.Environment["OriginalsBucketName"];
+        var key = $"tests/signed ünïcode (1) +&=~*'!{Guid.NewGuid():N}.bin";
+        var data = RandomNumberGenerator.GetBytes(1000);
+        await fixture.S3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = new MemoryStream(data) }, Timeout(60));
+        Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, key));
+
+        var config = new AmazonS3Config { ServiceURL = fixture.App.GetEndpoint("s3", "http").ToString(), ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 };
+        using var wrongSecret = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "not-the-secret"), config);
+        var mismatch = await Assert.ThrowsAsync<AmazonS3Exception>(() => wrongSecret.GetObjectAsync(bucket, key, Timeout(60)));
+        Assert.Equal(HttpStatusCode.Forbidden, mismatch.StatusCode);
+        Assert.Equal("SignatureDoesNotMatch", mismatch.ErrorCode);
+
+        using var unknownKey = new AmazonS3Client(new BasicAWSCredentials("AKIAUNKNOWN", "S3RVER"), config);
+        var unknown = await Assert.ThrowsAsync<AmazonS3Exception>(() => unknownKey.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = "overwrite" }, Timeout(60)));
+        Assert.Equal("InvalidAccessKeyId", unknown.ErrorCode);
+        Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, key));
     }
 
     private async Task<byte[]> ReadHashAsync(string bucket, string key)
