@@ -26,13 +26,14 @@ public sealed class ImageLibrary(
     TimeProvider time,
     ILogger<ImageLibrary> logger)
 {
-    /// <summary>A claim older than this is considered abandoned (the worker died) and may be taken over.</summary>
-    public static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(2);
-
     public const string RenditionCacheControl = "public, max-age=31536000, immutable";
+
+    private static readonly TimeSpan CleanUpBudget = TimeSpan.FromSeconds(5);
 
     private StorageOptions Storage => storageOptions.Value;
     private ProcessingOptions Limits => processingOptions.Value;
+
+    private TimeSpan ClaimTimeout => Limits.ClaimTimeout;
 
     public static string OriginalKey(string owner, string id, string extension) => $"originals/{owner}/{id}.{extension}";
 
@@ -169,7 +170,8 @@ public sealed class ImageLibrary(
     /// <summary>The <c>complete</c> path: processes a presigned upload unless that has happened already.</summary>
     public async Task<ImageRecord?> CompleteUploadAsync(string owner, string id, CancellationToken cancellationToken)
     {
-        var image = await GetAsync(owner, id, cancellationToken);
+        // The stored state, not how it reads: an expired upload whose object did arrive is still processed.
+        var image = ImageId.IsValid(id) ? await metadata.GetAsync(owner, id, cancellationToken) : null;
         return image is null ? null : await ProcessPendingAsync(image, cancellationToken);
     }
 
@@ -363,24 +365,39 @@ public sealed class ImageLibrary(
 
     private async Task CleanUpAsync(IEnumerable<(string Bucket, string Key)> written)
     {
+        // Bounded: when storage is down the clean-up fails as well, and the caller is waiting for its 503.
+        using var budget = new CancellationTokenSource(CleanUpBudget, time);
         foreach (var group in written.GroupBy(w => w.Bucket))
         {
             try
             {
-                await objects.DeleteAsync(group.Key, group.Select(w => w.Key).ToList(), CancellationToken.None);
+                await objects.DeleteAsync(group.Key, group.Select(w => w.Key).ToList(), budget.Token);
             }
-            catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException or HttpRequestException or TaskCanceledException or TimeoutException)
+            catch (Exception ex) when (ex is Amazon.Runtime.AmazonServiceException or HttpRequestException or OperationCanceledException or TimeoutException)
             {
                 logger.LogWarning(ex, "Could not remove {Count} objects from {Bucket} after a failed upload", group.Count(), group.Key);
             }
         }
     }
 
-    /// <summary>A Pending upload whose URL expired long ago is reported as Failed (TTL deletion is never relied on).</summary>
-    private ImageRecord? Effective(ImageRecord? image) =>
-        image is { Status: ImageStatus.Pending, UploadExpiresAt: { } expires } && time.GetUtcNow() > expires + ClaimTimeout
-            ? image with { Status = ImageStatus.Failed, FailureReason = "The upload was not completed before its URL expired." }
-            : image;
+    /// <summary>
+    /// How an item reads: an upload whose URL expired and that nobody is working on (never uploaded, or its
+    /// worker gave up during an outage and no retry came) is Failed, so nothing shows Pending for ever; an
+    /// abandoned claim before that reads Pending, since <c>complete</c> may retry it. TTL deletion is not relied on.
+    /// </summary>
+    private ImageRecord? Effective(ImageRecord? image)
+    {
+        if (image is not { Status: ImageStatus.Pending or ImageStatus.Processing, UploadExpiresAt: { } expires })
+        {
+            return image;
+        }
+
+        var now = time.GetUtcNow();
+        var abandoned = image.Status == ImageStatus.Pending || now - image.ClaimedAt > ClaimTimeout;
+        return !abandoned ? image
+            : now > expires + ClaimTimeout ? image with { Status = ImageStatus.Failed, FailureReason = "The upload was not completed before its URL expired." }
+            : image with { Status = ImageStatus.Pending };
+    }
 
     private static ImageRejectedException Rejected(ImageRejectedException ex)
     {

@@ -32,8 +32,16 @@ public sealed class ProcessingOptions
     [Range(0, 1000)]
     public int MaxQueuedPipelines { get; set; } = 16;
 
-    /// <summary>How long a presigned upload URL stays valid.</summary>
+    /// <summary>How long a presigned upload URL stays valid (SigV4 allows at most seven days).</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00")]
     public TimeSpan PresignedUploadExpiry { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// After this long a claim on an upload is taken as abandoned (its worker died or lost its storage) and
+    /// another worker may take it over; longer than any processing run (the template caps the function timeout at 90 s).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How long processing settings read from DynamoDB are reused.</summary>
     public TimeSpan SettingsCacheDuration { get; set; } = TimeSpan.FromSeconds(10);

@@ -17,6 +17,9 @@ public class AppHostFixture : IAsyncLifetime
     /// <summary>AppHost configuration arguments (e.g. the service mode).</summary>
     protected virtual string[] Arguments => ["Web:Enabled=false"];
 
+    /// <summary>Extra environment for the image service (e.g. <c>Processing__ClaimTimeout</c>), on top of the AppHost's.</summary>
+    protected virtual IReadOnlyDictionary<string, string> ServiceEnvironment { get; } = new Dictionary<string, string>();
+
     /// <summary>The resource that serves the API: the service itself, or the local HTTP API in Lambda mode.</summary>
     public virtual string ApiResource => "imageservice";
 
@@ -42,6 +45,12 @@ public class AppHostFixture : IAsyncLifetime
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(Arguments, cts.Token);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        var service = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "imageservice"));
+        foreach (var (name, value) in ServiceEnvironment)
+        {
+            service.WithEnvironment(name, value);
+        }
+
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
 
