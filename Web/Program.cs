@@ -8,7 +8,15 @@ builder.RootComponents.Add<App>("#app");
 builder.RootComponents.Add<HeadOutlet>("head::after");
 
 // /appsettings.json is written at deploy time (by the AppHost locally, by Infra/deploy.sh in AWS).
-var cognito = builder.Configuration.GetSection("Cognito").Get<CognitoSettings>() ?? new CognitoSettings();
+// Read key by key: the configuration binder would pull two more assemblies (~40 KB) into the first load.
+var section = builder.Configuration.GetSection("Cognito");
+var cognito = new CognitoSettings
+{
+    Endpoint = section[nameof(CognitoSettings.Endpoint)] ?? string.Empty,
+    Region = section[nameof(CognitoSettings.Region)] ?? string.Empty,
+    UserPoolId = section[nameof(CognitoSettings.UserPoolId)] ?? string.Empty,
+    ClientId = section[nameof(CognitoSettings.ClientId)] ?? string.Empty,
+};
 builder.Services.AddSingleton(cognito);
 builder.Services.AddScoped(_ => new HttpClient { BaseAddress = new Uri(builder.HostEnvironment.BaseAddress) });
 builder.Services.AddScoped(sp => new CognitoClient(new HttpClient(), cognito));
