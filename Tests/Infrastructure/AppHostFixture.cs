@@ -1,5 +1,7 @@
 using Amazon.DynamoDBv2;
 using Amazon.Runtime;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Amazon.S3;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
@@ -95,6 +97,30 @@ public class AppHostFixture : IAsyncLifetime
         const string password = "Test-pass1";
         await Cognito.SignUpAndConfirmAsync(ClientId, email, password, LocalAwsBackend.ConfirmationCode, cancellationToken);
         return await Cognito.SignInAsync(ClientId, email, password, cancellationToken);
+    }
+
+    /// <summary>A fresh signed-in user: a client carrying their access token, and their subject.</summary>
+    public async Task<(HttpClient Client, string Sub)> NewUserClientAsync(CancellationToken cancellationToken)
+    {
+        var tokens = await NewUserAsync(cancellationToken);
+        var client = CreateServiceClient(tokens.AccessToken);
+        var sub = (string)(await client.GetFromJsonAsync<JsonObject>("/api/me", cancellationToken))!["sub"]!;
+        return (client, sub);
+    }
+
+    /// <summary>Every key under a prefix of a local bucket, following continuation tokens.</summary>
+    public async Task<List<string>> ListKeysAsync(string bucket, string prefix, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        string? token = null;
+        do
+        {
+            var page = await S3.ListObjectsV2Async(new() { BucketName = bucket, Prefix = prefix, ContinuationToken = token }, cancellationToken);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+            token = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (token is not null);
+        return keys;
     }
 
     public async ValueTask DisposeAsync()

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Amazon.S3.Model;
 using Aspire.Hosting.ApplicationModel;
 using ImageAspire.ImageService.Storage;
 using ImageAspire.Tests.Infrastructure;
@@ -92,7 +91,7 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
     [InlineData("dynamodb")]
     public async Task An_outage_during_a_load_run_fails_fast_and_no_upload_stays_pending(string emulator)
     {
-        var users = new[] { await UserAsync(), await UserAsync() };
+        var users = new[] { await fixture.NewUserClientAsync(Timeout()), await fixture.NewUserClientAsync(Timeout()) };
         // Never sent: it must end Failed once its URL expired, not stay Pending for ever.
         var abandoned = await ApiCalls.CreateUploadAsync(users[0].Client, "abandoned.jpg", "image/jpeg", 1000, Timeout());
         Assert.Equal(HttpStatusCode.Created, abandoned.Status);
@@ -205,8 +204,8 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
             // Every Ready item has its original and six renditions. Objects of no item can only come from a failed
             // request whose clean-up met the outage too; they are counted, and bounded by the refused requests.
             var ready = status.Where(s => s.Value == "Ready").Select(s => s.Key).ToHashSet();
-            var originals = await ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/");
-            var renditions = await ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/");
+            var originals = await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout());
+            var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout());
             Assert.All(ready, id => Assert.Contains($"originals/{sub}/{id}.jpg", originals));
             Assert.All(ready, id => Assert.Equal(6, renditions.Count(k => k.StartsWith($"renditions/{sub}/{id}/", StringComparison.Ordinal))));
             var orphans = originals.Select(k => Path.GetFileNameWithoutExtension(k)).Concat(renditions.Select(k => k.Split('/')[2]))
@@ -221,7 +220,7 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
     [Fact]
     public async Task A_claim_left_by_a_dead_worker_is_taken_over_and_an_expired_one_reads_failed()
     {
-        var (client, sub) = await UserAsync();
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
         var store = new DynamoDbImageMetadataStore(fixture.DynamoDb, Options.Create(new StorageOptions { Table = fixture.Environment["ImagesTableName"] }));
         var jpeg = TestImages.Jpeg(400, 300);
 
@@ -239,7 +238,7 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
         var completed = await CompleteWithRetriesAsync(client, id);
         Assert.Equal("Ready", completed.ImageStatus);
         Assert.Equal(6, ((JsonArray)completed.Body!["renditions"]!).Count);
-        Assert.Single(await ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/{id}"));
+        Assert.Single(await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/{id}", Timeout()));
 
         // A dead worker's claim on an upload whose URL expired long ago reads Failed, and complete agrees.
         var expired = await ApiCalls.CreateUploadAsync(client, "expired.jpg", "image/jpeg", jpeg.Length, Timeout());
@@ -324,31 +323,8 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
         return answer;
     }
 
-    private async Task<(HttpClient Client, string Sub)> UserAsync()
-    {
-        var tokens = await fixture.NewUserAsync(Timeout());
-        var client = fixture.CreateServiceClient(tokens.AccessToken);
-        var sub = (string)(await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout()))!["sub"]!;
-        return (client, sub);
-    }
-
     private static async Task<string?> StatusAsync(HttpClient client, string id) =>
         (string?)(await client.GetFromJsonAsync<JsonObject>($"/api/images/{id}", Timeout()))!["status"];
-
-    private async Task<List<string>> ListKeysAsync(string bucket, string prefix)
-    {
-        var keys = new List<string>();
-        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
-        ListObjectsV2Response response;
-        do
-        {
-            response = await fixture.S3.ListObjectsV2Async(request, Timeout());
-            keys.AddRange((response.S3Objects ?? []).Select(o => o.Key));
-            request.ContinuationToken = response.NextContinuationToken;
-        }
-        while (response.IsTruncated == true);
-        return keys;
-    }
 
     private static async Task UntilAsync(Func<bool> condition, string what)
     {

@@ -21,14 +21,6 @@ public sealed class HardeningTests(AppHostFixture fixture)
     private static CancellationToken Timeout(int seconds = 120) =>
         CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
 
-    private async Task<(HttpClient Client, string Sub)> UserAsync()
-    {
-        var tokens = await fixture.NewUserAsync(Timeout());
-        var client = fixture.CreateServiceClient(tokens.AccessToken);
-        var sub = (string)(await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout()))!["sub"]!;
-        return (client, sub);
-    }
-
     public static IEnumerable<(string Name, byte[] Data, string FileName, string ContentType)> HostileFiles()
     {
         var jpeg = TestImages.Jpeg(640, 480);
@@ -92,7 +84,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
     [Fact]
     public async Task Hostile_files_get_a_4xx_problem_never_a_5xx_and_the_service_stays_healthy()
     {
-        var (client, _) = await UserAsync();
+        var (client, _) = await fixture.NewUserClientAsync(Timeout());
         using (client)
         {
             var outcomes = new List<string>();
@@ -122,7 +114,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
     [Fact]
     public async Task Valid_but_unusual_files_are_processed_without_what_they_smuggle()
     {
-        var (client, _) = await UserAsync();
+        var (client, _) = await fixture.NewUserClientAsync(Timeout());
         using (client)
         {
             // JPEG followed by a ZIP: a valid JPEG; the renditions are re-encoded pixels, the payload cannot survive.
@@ -155,7 +147,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
     [Fact]
     public async Task Malformed_multipart_requests_are_refused_with_4xx()
     {
-        var (client, _) = await UserAsync();
+        var (client, _) = await fixture.NewUserClientAsync(Timeout());
         using (client)
         {
             var boundary = "----b" + Guid.NewGuid().ToString("N");
@@ -244,7 +236,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
     [Fact]
     public async Task A_burst_from_one_user_is_limited_with_429_and_retry_after()
     {
-        var (client, _) = await UserAsync();
+        var (client, _) = await fixture.NewUserClientAsync(Timeout());
         using (client)
         {
             var responses = await Task.WhenAll(Enumerable.Range(0, 120).Select(_ => client.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout())));
@@ -257,7 +249,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
                 Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, r.StatusCode.ToString()));
 
                 // Another user is not affected.
-                var (other, _) = await UserAsync();
+                var (other, _) = await fixture.NewUserClientAsync(Timeout());
                 using (other)
                 {
                     Assert.Equal(HttpStatusCode.OK, (await other.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout())).StatusCode);
@@ -276,7 +268,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
     [Fact]
     public async Task A_repeated_s3_event_racing_complete_yields_one_image()
     {
-        var (client, sub) = await UserAsync();
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
         using (client)
         {
             var bytes = TestImages.Jpeg(1200, 900);
@@ -333,7 +325,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
     [Fact]
     public async Task Presigned_uploads_that_break_their_terms_fail_cleanly_and_cannot_be_replayed()
     {
-        var (client, sub) = await UserAsync();
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
         using (client)
         {
             var jpeg = TestImages.Jpeg(500, 400);
@@ -395,7 +387,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
     [Fact]
     public async Task Two_hundred_uploads_from_two_users_leave_items_originals_and_renditions_one_to_one()
     {
-        var users = new[] { await UserAsync(), await UserAsync() };
+        var users = new[] { await fixture.NewUserClientAsync(Timeout()), await fixture.NewUserClientAsync(Timeout()) };
         var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
         using var gate = new SemaphoreSlim(8);
         var uploads = Enumerable.Range(0, 200).Select(async i =>
@@ -431,8 +423,8 @@ public sealed class HardeningTests(AppHostFixture fixture)
             }
             while (cursor is not null);
 
-            var originals = await ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/");
-            var renditions = await ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/");
+            var originals = await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout());
+            var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout());
             Assert.Equal(items.Select(i => $"originals/{sub}/{i["id"]}.jpg").Order(), originals.Order());
             Assert.Equal(items.Count * 6, renditions.Count);
             Assert.All(items, i => Assert.Equal("Ready", (string?)i["status"]));
@@ -441,20 +433,6 @@ public sealed class HardeningTests(AppHostFixture fixture)
         }
 
         Assert.Equal(created, total);
-    }
-
-    private async Task<List<string>> ListKeysAsync(string bucket, string prefix)
-    {
-        var keys = new List<string>();
-        string? token = null;
-        do
-        {
-            var page = await fixture.S3.ListObjectsV2Async(new() { BucketName = bucket, Prefix = prefix, ContinuationToken = token }, Timeout());
-            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
-            token = page.IsTruncated == true ? page.NextContinuationToken : null;
-        }
-        while (token is not null);
-        return keys;
     }
 
     private async Task<string> IssuerAsync() => await ServiceEnvironmentAsync("Auth__Issuer");
