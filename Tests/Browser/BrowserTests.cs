@@ -11,6 +11,13 @@ public sealed class WebAppHostFixture : AppHostFixture
     // The site origin is part of the CORS rule, so the edge keeps its configured port here.
     protected override string[] Arguments => ["DcpPublisher:RandomizePorts=false"];
 
+    // One pipeline slot and no queue: files uploaded together meet the bound, so the page's retries are exercised.
+    protected override IReadOnlyDictionary<string, string> ServiceEnvironment { get; } = new Dictionary<string, string>
+    {
+        ["Processing__MaxConcurrentPipelines"] = "1",
+        ["Processing__MaxQueuedPipelines"] = "0",
+    };
+
     public static Uri Site { get; } = new("http://localhost:8080/");
 }
 
@@ -27,7 +34,35 @@ public sealed class BrowserTests(WebAppHostFixture fixture)
     private const float Timeout = 60_000;
 
     [Fact]
-    public async Task Sign_up_upload_two_images_open_one_delete_it()
+    public Task Sign_up_upload_two_images_open_one_delete_it() => WithSignedInPageAsync(UploadOpenAndDeleteAsync);
+
+    [Fact]
+    public Task Uploads_refused_as_busy_are_sent_again_until_done() => WithSignedInPageAsync(async (page, errors) =>
+    {
+        var files = Enumerable.Range(0, 3).Select(i => Path.Combine(Path.GetTempPath(), $"busy-{i}-{Guid.NewGuid():N}.jpg")).ToArray();
+        foreach (var file in files)
+        {
+            await File.WriteAllBytesAsync(file, TestImages.Jpeg(4000, 3000), TestContext.Current.CancellationToken);
+        }
+
+        try
+        {
+            await page.Locator("[data-testid=file-input]").SetInputFilesAsync(files);
+            await Assertions.Expect(page.Locator("[data-testid=upload][data-state=done]")).ToHaveCountAsync(3, new() { Timeout = 120_000 });
+            Assert.Equal(0, await page.Locator("[data-testid=upload][data-state=failed]").CountAsync());
+            var attempts = await page.Locator("[data-testid=upload]").EvaluateAllAsync<int[]>("items => items.map(i => Number(i.dataset.attempts))");
+            Assert.Contains(attempts, a => a > 1);
+            await Assertions.Expect(page.Locator("[data-testid=gallery-item]")).ToHaveCountAsync(3);
+            Assert.True(errors.Count == 0, string.Join(" | ", errors));
+        }
+        finally
+        {
+            Array.ForEach(files, File.Delete);
+        }
+    });
+
+    /// <summary>Opens the site in Chromium, signs up a new user and runs <paramref name="steps"/>; a failure saves a screenshot.</summary>
+    private async Task WithSignedInPageAsync(Func<IPage, List<string>, Task> steps, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
     {
         await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("edge", TestContext.Current.CancellationToken);
         using var playwright = await Playwright.CreateAsync();
@@ -40,10 +75,24 @@ public sealed class BrowserTests(WebAppHostFixture fixture)
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(Timeout);
+
+        // 503 and 429 are "not now": the app waits and retries them, and the tests check that it does.
         var errors = new List<string>();
-        page.Console += (_, message) => { if (message.Type == "error") errors.Add(message.Text); };
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && !message.Text.Contains("status of 503", StringComparison.Ordinal) && !message.Text.Contains("status of 429", StringComparison.Ordinal))
+            {
+                errors.Add(message.Text);
+            }
+        };
         page.PageError += (_, error) => errors.Add(error);
-        page.Response += (_, response) => { if (response.Status >= 400) errors.Add($"{response.Status} {response.Url}"); };
+        page.Response += (_, response) =>
+        {
+            if (response.Status >= 400 && response.Status is not (503 or 429))
+            {
+                errors.Add($"{response.Status} {response.Url}");
+            }
+        };
 
         await page.GotoAsync(WebAppHostFixture.Site.ToString());
         try
@@ -54,20 +103,22 @@ public sealed class BrowserTests(WebAppHostFixture fixture)
         {
             throw new TimeoutException($"The app did not start: {string.Join(" | ", errors)}", ex);
         }
+
         try
         {
-            await RunAsync(page, errors);
+            await SignUpAsync(page);
+            await steps(page, errors);
         }
-        catch (Exception ex) when (ex is TimeoutException or PlaywrightException)
+        catch (Exception ex) when (ex is TimeoutException or PlaywrightException or Xunit.Sdk.XunitException)
         {
             Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "TestResults"));
-            await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "TestResults", "failure.png"), FullPage = true });
+            await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "TestResults", $"failure-{name}.png"), FullPage = true });
             var alerts = string.Join(" | ", await page.Locator("[role=alert]").AllInnerTextsAsync());
             throw new InvalidOperationException($"{ex.Message}\nAt {page.Url}; alerts: {alerts}; console: {string.Join(" | ", errors)}", ex);
         }
     }
 
-    private static async Task RunAsync(IPage page, List<string> errors)
+    private static async Task SignUpAsync(IPage page)
     {
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign up" }).ClickAsync();
         var email = $"browser-{Guid.NewGuid():N}@example.com";
@@ -77,7 +128,10 @@ public sealed class BrowserTests(WebAppHostFixture fixture)
         await page.GetByLabel("Confirmation code").FillAsync("123456");
         await page.GetByRole(AriaRole.Button, new() { Name = "Confirm and sign in" }).ClickAsync();
         await page.GetByRole(AriaRole.Heading, new() { Name = "Your images" }).WaitForAsync();
+    }
 
+    private static async Task UploadOpenAndDeleteAsync(IPage page, List<string> errors)
+    {
         var small = Path.Combine(Path.GetTempPath(), $"small-{Guid.NewGuid():N}.jpg");
         var large = Path.Combine(Path.GetTempPath(), $"large-{Guid.NewGuid():N}.jpg");
         await File.WriteAllBytesAsync(small, TestImages.Jpeg(1600, 1200), TestContext.Current.CancellationToken);

@@ -15,17 +15,37 @@ public sealed class ImagesClient(HttpClient http, AuthSession session)
     public async Task DeleteAsync(string id) => await SendAsync<object>(HttpMethod.Delete, $"api/images/{Uri.EscapeDataString(id)}");
 
     public Task<UploadTicket?> CreateUploadAsync(string fileName, string contentType, long size) =>
-        SendAsync<UploadTicket>(HttpMethod.Post, "api/uploads", JsonContent.Create(new { fileName, contentType, size }));
+        SendAsync<UploadTicket>(HttpMethod.Post, "api/uploads", () => JsonContent.Create(new { fileName, contentType, size }));
 
     public Task<ImageItem?> CompleteUploadAsync(string id) => SendAsync<ImageItem>(HttpMethod.Post, $"api/uploads/{Uri.EscapeDataString(id)}/complete");
 
     public async Task<string> TokenAsync() => await session.AccessTokenAsync() ?? throw new ApiException("Your session has ended; sign in again.", 401);
 
-    private async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? content = null)
+    private async Task<T?> SendAsync<T>(HttpMethod method, string path, Func<HttpContent>? content = null)
+    {
+        // Every call here is safe to repeat after a 503/429: nothing was done, or it is idempotent.
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await SendOnceAsync(method, path, content?.Invoke());
+            if (Retry.IsRetryable((int)response.StatusCode) && attempt < Retry.MaxAttempts)
+            {
+                await Task.Delay(Retry.Delay(response.Headers.RetryAfter?.Delta?.TotalSeconds));
+                continue;
+            }
+
+            return await ReadAsync<T>(method, response);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpMethod method, string path, HttpContent? content)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync());
-        using var response = await http.SendAsync(request);
+        return await http.SendAsync(request);
+    }
+
+    private async Task<T?> ReadAsync<T>(HttpMethod method, HttpResponseMessage response)
+    {
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             await session.ExpiredAsync();

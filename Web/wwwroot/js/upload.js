@@ -23,6 +23,12 @@ export function init(dropZone, input, dotnet) {
   });
 }
 
+// From the headers the response exposes: asking a cross-origin response (S3) for others logs an error.
+function retryAfter(xhr) {
+  const match = /^retry-after:\s*(\d+)/im.exec(xhr.getAllResponseHeaders());
+  return match ? Number(match[1]) : 0;
+}
+
 export function upload(id, url, method, headers, multipartField, dotnet) {
   return new Promise(resolve => {
     const file = files.get(id);
@@ -31,7 +37,7 @@ export function upload(id, url, method, headers, multipartField, dotnet) {
     xhr.open(method, url);
     for (const [name, value] of Object.entries(headers || {})) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = e => { if (e.lengthComputable) dotnet.invokeMethodAsync('Progress', id, e.loaded, e.total); };
-    xhr.onload = () => resolve({ status: xhr.status, body: xhr.responseText });
+    xhr.onload = () => resolve({ status: xhr.status, body: xhr.responseText, retryAfter: retryAfter(xhr) });
     xhr.onerror = () => resolve({ status: 0, body: 'The network request failed.' });
     if (multipartField) {
       const form = new FormData();
