@@ -30,15 +30,15 @@ public static class ColdStartRun
             start.Environment["Logging__LogLevel__Default"] = "Warning";
             var stopwatch = Stopwatch.StartNew();
             using var process = Process.Start(start)!;
-            _ = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
             var result = await invocation;
             timings.Add(stopwatch.Elapsed.TotalMilliseconds);
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
             if (result.IsError)
             {
-                throw new InvalidOperationException(System.Text.Encoding.UTF8.GetString(result.Payload));
+                throw new InvalidOperationException($"{System.Text.Encoding.UTF8.GetString(result.Payload)}\n{await stdout}\n{await stderr}");
             }
         }
 
