@@ -142,9 +142,9 @@ public sealed class ImageLibrary(
             throw new InvalidOperationException($"Image {id} exists already.");
         }
 
-        var url = objects.PresignPut(Storage.OriginalsBucket, image.OriginalKey, image.ContentType, size, expiresAt);
+        var put = objects.PresignPut(Storage.OriginalsBucket, image.OriginalKey, image.ContentType, size, expiresAt);
         logger.LogInformation("Presigned upload {ImageId} for {Owner}: {Bytes} bytes of {ContentType}", id, owner, size, image.ContentType);
-        return new PresignedUpload(image with { Version = 1 }, url, new Dictionary<string, string> { ["Content-Type"] = image.ContentType, [S3ObjectStore.IfNoneMatch] = "*" }, expiresAt);
+        return new PresignedUpload(image with { Version = 1 }, put.Url, put.Headers, expiresAt);
     }
 
     /// <summary>The S3 event path: the owner and id come from the key alone. Unknown keys are ignored.</summary>
@@ -226,7 +226,7 @@ public sealed class ImageLibrary(
     private async Task<ImageRecord> ProcessPendingAsync(ImageRecord image, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var stale = image.Status == ImageStatus.Processing && now - image.ClaimedAt > ClaimTimeout;
+        var stale = IsAbandonedClaim(image, now);
         if (image.Status == ImageStatus.Processing && !stale)
         {
             return await WaitWhileProcessingAsync(image, cancellationToken);
@@ -393,11 +393,15 @@ public sealed class ImageLibrary(
         }
 
         var now = time.GetUtcNow();
-        var abandoned = image.Status == ImageStatus.Pending || now - image.ClaimedAt > ClaimTimeout;
+        var abandoned = image.Status == ImageStatus.Pending || IsAbandonedClaim(image, now);
         return !abandoned ? image
             : now > expires + ClaimTimeout ? image with { Status = ImageStatus.Failed, FailureReason = "The upload was not completed before its URL expired." }
             : image with { Status = ImageStatus.Pending };
     }
+
+    /// <summary>Processing, claimed longer ago than any run takes: its worker died or lost its storage.</summary>
+    private bool IsAbandonedClaim(ImageRecord image, DateTimeOffset now) =>
+        image.Status == ImageStatus.Processing && now - image.ClaimedAt > ClaimTimeout;
 
     private static ImageRejectedException Rejected(ImageRejectedException ex)
     {

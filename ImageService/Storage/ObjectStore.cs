@@ -16,16 +16,17 @@ public interface IObjectStore
     Task DeleteAsync(string bucket, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
 
     /// <summary>
-    /// A PUT URL for exactly this key, content type and size (all signed), which only creates the object:
-    /// the caller must send <c>If-None-Match: *</c>, so a used URL cannot overwrite a processed original.
+    /// A PUT URL for exactly this key, content type and size (all signed), which only creates the object,
+    /// so a used URL cannot overwrite a processed original; the client must send the headers returned with it.
     /// </summary>
-    string PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt);
+    PresignedPut PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt);
 }
+
+/// <summary>A presigned PUT: the URL and the signed headers the request must carry (besides its body's length).</summary>
+public sealed record PresignedPut(string Url, IReadOnlyDictionary<string, string> Headers);
 
 public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
 {
-    public const string IfNoneMatch = "If-None-Match";
-
     public async Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
         // Wrap the caller's bytes rather than copy them (originals are up to 50 MB).
@@ -89,7 +90,7 @@ public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
         }
     }
 
-    public string PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt)
+    public PresignedPut PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt)
     {
         var request = new GetPreSignedUrlRequest
         {
@@ -103,7 +104,11 @@ public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
 
         // Signing the length makes S3 refuse a body of any other size, so the announced size is the limit.
         request.Headers.ContentLength = contentLength;
-        request.Headers[IfNoneMatch] = "*";
-        return s3.GetPreSignedURL(request);
+        request.Headers["If-None-Match"] = "*";
+        return new PresignedPut(s3.GetPreSignedURL(request), new Dictionary<string, string>
+        {
+            ["Content-Type"] = contentType,
+            ["If-None-Match"] = "*",
+        });
     }
 }
