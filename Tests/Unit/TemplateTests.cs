@@ -97,4 +97,16 @@ public sealed class TemplateTests
         Assert.Throws<TemplateException>(() => CloudFormationTemplate.Parse("Resources: !Bogus x"));
         Assert.Throws<TemplateException>(() => CloudFormationTemplate.Parse("a: [unclosed"));
     }
+
+    [Fact]
+    public void Failed_s3_event_invocations_are_retried_and_an_upload_claim_outlasts_the_longest_run()
+    {
+        var config = Template.ResourcesOfType("AWS::Lambda::EventInvokeConfig").Single();
+        Assert.Equal("ImageFunction", (string?)config.Properties["FunctionName"]?["Ref"]);
+        Assert.Equal("2", config.Properties["MaximumRetryAttempts"]?.ToString());
+
+        // A retry may only take over a claim once its worker cannot be running any more.
+        var longestRun = TimeSpan.FromSeconds(int.Parse(Template.Root["Parameters"]!["FunctionTimeout"]!["MaxValue"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(new ImageAspire.ImageService.Processing.ProcessingOptions().ClaimTimeout > longestRun);
+    }
 }
