@@ -50,6 +50,15 @@ public sealed class LocalAwsBackend
     /// <summary>The Cognito user pools endpoint (always the emulator: Cognito is a paid LocalStack feature).</summary>
     public EndpointReference CognitoEndpoint { get; internal set; } = null!;
 
+    /// <summary>
+    /// The local access key: s3rver knows only its own key pair, and LocalStack checks presigned URLs only for
+    /// its <c>test</c> pair, so each backend gets the one it verifies signatures with.
+    /// </summary>
+    public string AccessKeyId => Options.Backend == LocalAwsBackendKind.LocalStack ? "test" : "S3RVER";
+
+    /// <summary>The secret of <see cref="AccessKeyId"/>.</summary>
+    public string SecretAccessKey => AccessKeyId;
+
     /// <summary>The resource whose process serves S3 (it takes the webhook address).</summary>
     public IResourceBuilder<IResourceWithEnvironment> S3Host { get; internal set; } = null!;
 
@@ -122,6 +131,8 @@ public static class LocalAwsExtensions
                 .WithHttpEndpoint(targetPort: 4566, name: "http")
                 .WithEnvironment("SERVICES", "s3,dynamodb")
                 .WithEnvironment("AWS_DEFAULT_REGION", options.Region)
+                // As S3 does: a presigned URL works only for the key, headers and time it was signed for.
+                .WithEnvironment("S3_SKIP_SIGNATURE_VALIDATION", "0")
                 .WithHttpHealthCheck("/_localstack/health");
             if (options.KeepData)
             {
@@ -198,9 +209,8 @@ public static class LocalAwsExtensions
         var provisioning = backend.Provisioning.Resource;
         return service
             .WithEnvironment("AWS_REGION", backend.Options.Region)
-            // s3rver only accepts this access key id; LocalStack accepts any.
-            .WithEnvironment("AWS_ACCESS_KEY_ID", "S3RVER")
-            .WithEnvironment("AWS_SECRET_ACCESS_KEY", "S3RVER")
+            .WithEnvironment("AWS_ACCESS_KEY_ID", backend.AccessKeyId)
+            .WithEnvironment("AWS_SECRET_ACCESS_KEY", backend.SecretAccessKey)
             .WithEnvironment("AWS_ENDPOINT_URL_S3", backend.S3Endpoint)
             .WithEnvironment("AWS_ENDPOINT_URL_DYNAMODB", backend.DynamoDbEndpoint)
             .WithEnvironment("Storage__OriginalsBucket", provisioning.Output("OriginalsBucketName"))
@@ -244,7 +254,7 @@ public static class LocalAwsExtensions
             await e.Notifications.WaitForDependenciesAsync(resource, cancellationToken);
             await e.Notifications.PublishUpdateAsync(resource, s => s with { State = KnownResourceStates.Running, StartTimeStamp = DateTime.UtcNow });
 
-            var credentials = new BasicAWSCredentials("S3RVER", "S3RVER");
+            var credentials = new BasicAWSCredentials(backend.AccessKeyId, backend.SecretAccessKey);
             using var s3 = new AmazonS3Client(credentials, new AmazonS3Config
             {
                 ServiceURL = await backend.S3Endpoint.GetValueAsync(cancellationToken),

@@ -35,7 +35,12 @@ public sealed class LocalStackModelTests
         // favour of ExecutionConfigurationBuilder, which needs a running execution context.
 #pragma warning disable CS0618
         var environment = await service.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
+        var containerEnvironment = await localstack.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
 #pragma warning restore CS0618
+        // LocalStack checks presigned URLs only when asked to, and only for its "test" key pair.
+        Assert.Equal("0", containerEnvironment["S3_SKIP_SIGNATURE_VALIDATION"]);
+        Assert.Equal("test", environment["AWS_ACCESS_KEY_ID"]);
+        Assert.Equal("test", environment["AWS_SECRET_ACCESS_KEY"]);
         Assert.Equal("{localstack.bindings.http.url}", environment["AWS_ENDPOINT_URL_S3"]);
         Assert.Equal("{localstack.bindings.http.url}", environment["AWS_ENDPOINT_URL_DYNAMODB"]);
         Assert.Equal("{provisioning.outputs.OriginalsBucketName}", environment["Storage__OriginalsBucket"]);
