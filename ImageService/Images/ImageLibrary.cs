@@ -28,6 +28,8 @@ public sealed class ImageLibrary(
 {
     public const string RenditionCacheControl = "public, max-age=31536000, immutable";
 
+    private static readonly TimeSpan StoreBudget = TimeSpan.FromSeconds(20);
+
     private static readonly TimeSpan CleanUpBudget = TimeSpan.FromSeconds(5);
 
     private StorageOptions Storage => storageOptions.Value;
@@ -80,14 +82,14 @@ public sealed class ImageLibrary(
         {
             using (PipelineTelemetry.Source.StartActivity("store"))
             {
-                await objects.PutAsync(Storage.OriginalsBucket, image.OriginalKey, data, image.ContentType, null,
-                    new Dictionary<string, string> { ["sha256"] = image.Sha256! }, cancellationToken);
-                written.Add((Storage.OriginalsBucket, image.OriginalKey));
-                image = image with { Renditions = await StoreRenditionsAsync(owner, id, result, written, cancellationToken) };
-                if (!await metadata.TryCreateAsync(image, cancellationToken))
+                image = await StoreWithinBudgetAsync(async budget =>
                 {
-                    throw new InvalidOperationException($"Image {id} exists already.");
-                }
+                    await objects.PutAsync(Storage.OriginalsBucket, image.OriginalKey, data, image.ContentType, null,
+                        new Dictionary<string, string> { ["sha256"] = image.Sha256! }, budget);
+                    written.Add((Storage.OriginalsBucket, image.OriginalKey));
+                    var stored = image with { Renditions = await StoreRenditionsAsync(owner, id, result, written, budget) };
+                    return await metadata.TryCreateAsync(stored, budget) ? stored : throw new InvalidOperationException($"Image {id} exists already.");
+                }, cancellationToken);
             }
         }
         catch
@@ -276,18 +278,21 @@ public sealed class ImageLibrary(
                     $"The upload was announced as {image.ContentType} but is {result.SourceFormat.ContentType()}."));
             }
 
-            var renditions = await StoreRenditionsAsync(image.Owner, image.Id, result, written, cancellationToken);
-            var ready = await metadata.TryUpdateAsync(claimed with
+            var ready = await StoreWithinBudgetAsync(async budget =>
             {
-                Status = ImageStatus.Ready,
-                Width = result.Width,
-                Height = result.Height,
-                Bytes = data.Length,
-                Sha256 = Convert.ToHexStringLower(SHA256.HashData(data)),
-                Renditions = renditions,
-                ClaimedAt = null,
-                UploadExpiresAt = null,
-            }, claimed.Version, cancellationToken) ?? throw new InvalidOperationException($"Image {image.Id} changed while it was processed.");
+                var renditions = await StoreRenditionsAsync(image.Owner, image.Id, result, written, budget);
+                return await metadata.TryUpdateAsync(claimed with
+                {
+                    Status = ImageStatus.Ready,
+                    Width = result.Width,
+                    Height = result.Height,
+                    Bytes = data.Length,
+                    Sha256 = Convert.ToHexStringLower(SHA256.HashData(data)),
+                    Renditions = renditions,
+                    ClaimedAt = null,
+                    UploadExpiresAt = null,
+                }, claimed.Version, budget) ?? throw new InvalidOperationException($"Image {image.Id} changed while it was processed.");
+            }, cancellationToken);
             PipelineTelemetry.ImagesProcessed.Add(1);
             logger.LogInformation("Presigned upload {ImageId} of {Owner} processed", image.Id, image.Owner);
             return ready;
@@ -361,6 +366,24 @@ public sealed class ImageLibrary(
         }
 
         return records;
+    }
+
+    /// <summary>
+    /// Runs an upload's writes under one deadline: each storage call may wait the SDK's timeout times its tries, and
+    /// an outage must still be answered (503) before API Gateway's 29 s integration timeout, however many calls hang.
+    /// </summary>
+    private async Task<T> StoreWithinBudgetAsync<T>(Func<CancellationToken, Task<T>> store, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(StoreBudget, time);
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await store(budget.Token);
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Storage did not answer within {StoreBudget.TotalSeconds:0} s.", ex);
+        }
     }
 
     private async Task CleanUpAsync(IEnumerable<(string Bucket, string Key)> written)
