@@ -161,7 +161,7 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
                 continue; // the URL expired: the upload was never sent and must end Failed
             }
 
-            var completed = await CompleteWithRetriesAsync(users[o.User].Client, o.Id!);
+            var completed = await ApiCalls.CompleteUntilSettledAsync(users[o.User].Client, o.Id!, Timeout(300));
             Assert.True(completed.ImageStatus == "Ready", $"retrying {o}: {(int)completed.Status} {completed.Body}");
         }
 
@@ -235,7 +235,7 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
         await Task.Delay(FaultAppHostFixture.ClaimTimeout + TimeSpan.FromSeconds(1), Timeout());
         Assert.Equal("Pending", await StatusAsync(client, id));
         Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket.Body!, jpeg, Timeout()));
-        var completed = await CompleteWithRetriesAsync(client, id);
+        var completed = await ApiCalls.CompleteUntilSettledAsync(client, id, Timeout(300));
         Assert.Equal("Ready", completed.ImageStatus);
         Assert.Equal(6, ((JsonArray)completed.Body!["renditions"]!).Count);
         Assert.Single(await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/{id}", Timeout()));
@@ -309,18 +309,6 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
         {
             return null;
         }
-    }
-
-    private static async Task<ApiAnswer> CompleteWithRetriesAsync(HttpClient client, string id)
-    {
-        var answer = await ApiCalls.CompleteAsync(client, id, Timeout());
-        for (var attempt = 0; attempt < 20 && (answer.IsRetryable || answer.ImageStatus is "Pending" or "Processing"); attempt++)
-        {
-            await Task.Delay(Min(answer.RetryAfter ?? TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)), Timeout());
-            answer = await ApiCalls.CompleteAsync(client, id, Timeout());
-        }
-
-        return answer;
     }
 
     private static async Task<string?> StatusAsync(HttpClient client, string id) =>

@@ -41,6 +41,23 @@ public static class ApiCalls
         return await AnswerAsync(response, cancellationToken);
     }
 
+    /// <summary>
+    /// What a client does after <c>PUT</c>: <c>complete</c>, and again after <c>Retry-After</c> (at most 5 s) while the
+    /// answer is a 503/429 or the image is still Pending/Processing; up to 20 retries.
+    /// </summary>
+    public static async Task<ApiAnswer> CompleteUntilSettledAsync(HttpClient client, string id, CancellationToken cancellationToken)
+    {
+        var answer = await CompleteAsync(client, id, cancellationToken);
+        for (var attempt = 0; attempt < 20 && (answer.IsRetryable || answer.ImageStatus is "Pending" or "Processing"); attempt++)
+        {
+            var wait = answer.RetryAfter ?? TimeSpan.FromSeconds(1);
+            await Task.Delay(wait < TimeSpan.FromSeconds(5) ? wait : TimeSpan.FromSeconds(5), cancellationToken);
+            answer = await CompleteAsync(client, id, cancellationToken);
+        }
+
+        return answer;
+    }
+
     /// <summary>Every image of the caller, following the cursor.</summary>
     public static async Task<List<JsonNode>> ListAllAsync(HttpClient client, CancellationToken cancellationToken)
     {
