@@ -9,7 +9,7 @@ internal static class CallerExtensions
     public static string Owner(this ClaimsPrincipal user)
     {
         var sub = user.FindFirstValue("sub");
-        return sub is not null && ImageLibrary.IsSafeOwner(sub)
+        return sub is not null && ImageKeys.IsSafeOwner(sub)
             ? sub
             : throw new UnauthorizedAccessException("The token's subject is not usable.");
     }

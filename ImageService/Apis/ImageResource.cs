@@ -35,7 +35,7 @@ public sealed record ImageResource(
             image.FailureReason);
     }
 
-    /// <summary><c>renditions/&lt;sub&gt;/&lt;id&gt;/&lt;name&gt;.&lt;fmt&gt;</c> is served at <c>/media/&lt;sub&gt;/&lt;id&gt;/&lt;name&gt;.&lt;fmt&gt;</c>.</summary>
+    /// <summary><c>renditions/&lt;rest&gt;</c> is served at <c>/media/&lt;rest&gt;</c>.</summary>
     public static string MediaUrl(string renditionKey) =>
         MediaPrefix + (renditionKey.StartsWith("renditions/", StringComparison.Ordinal) ? renditionKey["renditions/".Length..] : renditionKey);
 }

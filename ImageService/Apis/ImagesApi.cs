@@ -26,7 +26,8 @@ public static class ImagesApi
 
     /// <summary>Uploads one or more images (multipart parts named <c>file</c>); all or nothing.</summary>
     public static async Task<Results<Created<ImageResource>, Created<ImageResource[]>, ProblemHttpResult>> UploadImages(
-        HttpRequest request, ClaimsPrincipal user, ImageLibrary library, IOptions<ProcessingOptions> options, CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal user, DirectUploads uploads, ImageRemover remover, RefusedUploads refused,
+        IOptions<ProcessingOptions> options, CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
@@ -64,17 +65,17 @@ public static class ImagesApi
                     await stream.ReadExactlyAsync(data, cancellationToken);
                 }
 
-                stored.Add(await library.UploadAsync(owner, file.FileName, data, cancellationToken));
+                stored.Add(await uploads.UploadAsync(owner, file.FileName, data, cancellationToken));
             }
         }
         catch (ImageRejectedException ex)
         {
-            await RemoveAsync(library, owner, stored);
+            await RemoveAsync(remover, refused, owner, stored);
             return Problem(ex.StatusCode, ex.Title, ex.Message);
         }
         catch
         {
-            await RemoveAsync(library, owner, stored);
+            await RemoveAsync(remover, refused, owner, stored);
             throw;
         }
 
@@ -127,11 +128,20 @@ public static class ImagesApi
     internal static ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);
 
-    private static async Task RemoveAsync(ImageLibrary library, string owner, List<ImageRecord> stored)
+    /// <summary>All or nothing: the files stored before one failed are removed; those storage does not answer for, later.</summary>
+    private static async Task RemoveAsync(ImageRemover remover, RefusedUploads refused, string owner, List<ImageRecord> stored)
     {
         foreach (var image in stored)
         {
-            await library.DeleteAsync(owner, image.Id, CancellationToken.None);
+            try
+            {
+                await StorageCalls.WithinAsync(Images.StagedObjects.RemovalBudget, TimeProvider.System,
+                    budget => remover.RemoveAsync(owner, image.Id, budget), CancellationToken.None);
+            }
+            catch (Exception ex) when (StorageCalls.IsTransient(ex))
+            {
+                refused.Add(owner, image.Id);
+            }
         }
     }
 }

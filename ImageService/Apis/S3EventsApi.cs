@@ -30,7 +30,7 @@ public static class S3EventsApi
     public sealed record S3EventResult(string Key, string? ImageId, string? Status);
 
     public static async Task<Results<Ok<S3EventResult[]>, UnauthorizedHttpResult, ProblemHttpResult>> ReceiveS3Event(
-        HttpRequest request, IConfiguration configuration, ImageLibrary library, CancellationToken cancellationToken)
+        HttpRequest request, IConfiguration configuration, PresignedUploads uploads, CancellationToken cancellationToken)
     {
         var expected = Encoding.UTF8.GetBytes(configuration["S3Events:Secret"] ?? string.Empty);
         var given = Encoding.UTF8.GetBytes(request.Headers[SecretHeader].ToString());
@@ -54,7 +54,7 @@ public static class S3EventsApi
             var results = new List<S3EventResult>();
             foreach (var record in S3EventNotification.ObjectCreatedRecords(document.RootElement))
             {
-                var image = await library.ProcessObjectCreatedAsync(record.Bucket, record.Key, cancellationToken);
+                var image = await uploads.ProcessObjectCreatedAsync(record.Bucket, record.Key, cancellationToken);
                 results.Add(new S3EventResult(record.Key, image?.Id, image?.Status.ToString()));
             }
 

@@ -22,7 +22,7 @@ public static class UploadsApi
 
     /// <summary>Starts a presigned upload: PUT the file to <c>uploadUrl</c> with <c>headers</c>, then it is processed.</summary>
     public static async Task<Results<Created<UploadTicket>, ProblemHttpResult>> CreateUpload(
-        CreateUploadRequest request, ClaimsPrincipal user, ImageLibrary library, CancellationToken cancellationToken)
+        CreateUploadRequest request, ClaimsPrincipal user, PresignedUploads uploads, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.FileName?.Length > 1024)
@@ -32,7 +32,7 @@ public static class UploadsApi
 
         try
         {
-            var upload = await library.CreateUploadAsync(user.Owner(), request.FileName, request.ContentType, request.Size, cancellationToken);
+            var upload = await uploads.CreateAsync(user.Owner(), request.FileName, request.ContentType, request.Size, cancellationToken);
             return TypedResults.Created($"/api/images/{upload.Image.Id}",
                 new UploadTicket(upload.Image.Id, upload.UploadUrl, upload.Headers, upload.ExpiresAt));
         }
@@ -44,11 +44,11 @@ public static class UploadsApi
 
     /// <summary>Processes an uploaded file now (idempotent; the S3 event does the same).</summary>
     public static async Task<Results<Ok<ImageResource>, NotFound<ProblemDetails>, ProblemHttpResult>> CompleteUpload(
-        string id, ClaimsPrincipal user, ImageLibrary library, CancellationToken cancellationToken)
+        string id, ClaimsPrincipal user, PresignedUploads uploads, CancellationToken cancellationToken)
     {
         try
         {
-            return await library.CompleteUploadAsync(user.Owner(), id, cancellationToken) is { } image
+            return await uploads.CompleteAsync(user.Owner(), id, cancellationToken) is { } image
                 ? TypedResults.Ok(ImageResource.From(image))
                 : ImagesApi.ImageNotFound(id);
         }

@@ -45,7 +45,20 @@ public static class ImageServiceExtensions
         services.AddSingleton<ISettingsStore, DynamoDbSettingsStore>();
         services.AddSingleton<IImagePipeline, NetVipsImagePipeline>();
         services.AddSingleton<PipelineGate>();
+        services.AddOptions<SweeperOptions>().BindConfiguration(SweeperOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ImageProcessor>();
+        services.AddSingleton<CommitResolver>();
+        services.AddSingleton<ImageRemover>();
+        services.AddSingleton<RefusedUploads>();
+        services.AddSingleton<DirectUploads>();
+        services.AddSingleton<PresignedUploads>();
         services.AddSingleton<ImageLibrary>();
+        services.AddSingleton<OrphanSweeper>();
+        if (builder.Configuration.GetValue($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}", true))
+        {
+            services.AddHostedService<SweeperService>();
+        }
+
         services.AddSingleton<ImageAspire.ImageService.Lambda.IObjectCreatedHandler, ImageAspire.ImageService.Lambda.ImageLibraryObjectCreatedHandler>();
         builder.AddLambdaHosting();
         return builder;

@@ -14,12 +14,12 @@ public interface IObjectCreatedHandler
 }
 
 /// <summary>Object-created records go to the image library (owner and id come from the key alone).</summary>
-public sealed class ImageLibraryObjectCreatedHandler(ImageLibrary library) : IObjectCreatedHandler
+public sealed class ImageLibraryObjectCreatedHandler(PresignedUploads uploads) : IObjectCreatedHandler
 {
     public async Task<object> HandleAsync(S3ObjectEvent record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var image = await library.ProcessObjectCreatedAsync(record.Bucket, record.Key, cancellationToken);
+        var image = await uploads.ProcessObjectCreatedAsync(record.Bucket, record.Key, cancellationToken);
         return new { key = record.Key, imageId = image?.Id, status = image?.Status.ToString() };
     }
 }
@@ -143,7 +143,25 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
             return await HandleHttpAsync(application, ApiGatewayRequest.Parse(root), invocation, cancellationToken);
         }
 
-        throw new LambdaInvocationException("The payload is neither an API Gateway event nor an S3 notification.");
+        if (IsScheduledEvent(root))
+        {
+            return await HandleSweepAsync(invocation, cancellationToken);
+        }
+
+        throw new LambdaInvocationException("The payload is neither an API Gateway event, an S3 notification nor a scheduled event.");
+    }
+
+    /// <summary>EventBridge's scheduled event: the template's sweep schedule.</summary>
+    private static bool IsScheduledEvent(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object
+        && root.TryGetProperty("detail-type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "Scheduled Event"
+        && root.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.String && source.GetString() == "aws.events";
+
+    private async Task<byte[]> HandleSweepAsync(LambdaInvocation invocation, CancellationToken cancellationToken)
+    {
+        using var activity = Processing.PipelineTelemetry.Source.StartActivity("sweep", ActivityKind.Consumer, ParentContext(invocation.TraceId));
+        var report = await services.GetRequiredService<OrphanSweeper>().SweepAsync(cancellationToken);
+        return JsonSerializer.SerializeToUtf8Bytes(report);
     }
 
     private async Task<byte[]> HandleS3EventAsync(JsonElement root, LambdaInvocation invocation, CancellationToken cancellationToken)

@@ -33,11 +33,19 @@ public interface IImageMetadataStore
     /// <summary>Replaces the item if it is still at <paramref name="expectedVersion"/>; the new version is one more.</summary>
     Task<ImageRecord?> TryUpdateAsync(ImageRecord image, long expectedVersion, CancellationToken cancellationToken);
 
-    Task DeleteAsync(string owner, string id, CancellationToken cancellationToken);
+    /// <summary>
+    /// Replaces the item with a <see cref="ImageStatus.Discarded"/> tombstone if it is still at
+    /// <paramref name="expectedVersion"/>, or, when that is null, if there is no item yet (which fences a create
+    /// that may still be in flight). False when the condition failed.
+    /// </summary>
+    Task<bool> TryDiscardAsync(string owner, string id, long? expectedVersion, CancellationToken cancellationToken);
 }
 
-public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOptions<StorageOptions> options) : IImageMetadataStore
+public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOptions<StorageOptions> options, TimeProvider time) : IImageMetadataStore
 {
+    /// <summary>How long a tombstone fences its id before the table's TTL removes it; far longer than any write can be held.</summary>
+    public static readonly TimeSpan TombstoneLifetime = TimeSpan.FromDays(1);
+
     private const string ImagePrefix = "IMAGE#";
     private string Table => options.Value.Table;
 
@@ -46,20 +54,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
     public async Task<bool> TryCreateAsync(ImageRecord image, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(image);
-        try
-        {
-            await dynamoDb.PutItemAsync(new PutItemRequest
-            {
-                TableName = Table,
-                Item = ToItem(image with { Version = 1 }),
-                ConditionExpression = "attribute_not_exists(PK)",
-            }, cancellationToken);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
+        return await TryPutAsync(image with { Version = 1 }, null, cancellationToken);
     }
 
     public async Task<ImageRecord?> GetAsync(string owner, string id, CancellationToken cancellationToken)
@@ -83,9 +78,14 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
             {
                 [":pk"] = new AttributeValue { S = PartitionKey(owner) },
                 [":prefix"] = new AttributeValue { S = ImagePrefix },
+                [":discarded"] = new AttributeValue { S = nameof(ImageStatus.Discarded) },
             },
+            // Limit counts items before the filter, so a page may hold fewer than asked; the cursor still moves on.
+            FilterExpression = "#status <> :discarded",
+            ExpressionAttributeNames = new() { ["#status"] = "Status" },
             ScanIndexForward = false,
             Limit = limit,
+            ConsistentRead = true,
         };
         if (cursor is not null)
         {
@@ -103,27 +103,52 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
     public async Task<ImageRecord?> TryUpdateAsync(ImageRecord image, long expectedVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var updated = image with { Version = expectedVersion + 1, UpdatedAt = DateTimeOffset.UtcNow };
+        var updated = image with { Version = expectedVersion + 1, UpdatedAt = time.GetUtcNow() };
+        return await TryPutAsync(updated, expectedVersion, cancellationToken) ? updated : null;
+    }
+
+    public async Task<bool> TryDiscardAsync(string owner, string id, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var tombstone = new ImageRecord
+        {
+            Owner = owner,
+            Id = id,
+            Status = ImageStatus.Discarded,
+            OriginalKey = string.Empty,
+            ContentType = string.Empty,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Version = (expectedVersion ?? 0) + 1,
+            ExpiresAt = now + TombstoneLifetime,
+        };
+        return await TryPutAsync(tombstone, expectedVersion, cancellationToken);
+    }
+
+    private async Task<bool> TryPutAsync(ImageRecord image, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        var request = new PutItemRequest { TableName = Table, Item = ToItem(image) };
+        if (expectedVersion is { } expected)
+        {
+            request.ConditionExpression = "#version = :expected";
+            request.ExpressionAttributeNames = new() { ["#version"] = "Version" };
+            request.ExpressionAttributeValues = new() { [":expected"] = new AttributeValue { N = expected.ToString(CultureInfo.InvariantCulture) } };
+        }
+        else
+        {
+            request.ConditionExpression = "attribute_not_exists(PK)";
+        }
+
         try
         {
-            await dynamoDb.PutItemAsync(new PutItemRequest
-            {
-                TableName = Table,
-                Item = ToItem(updated),
-                ConditionExpression = "#version = :expected",
-                ExpressionAttributeNames = new() { ["#version"] = "Version" },
-                ExpressionAttributeValues = new() { [":expected"] = new AttributeValue { N = expectedVersion.ToString(CultureInfo.InvariantCulture) } },
-            }, cancellationToken);
-            return updated;
+            await dynamoDb.PutItemAsync(request, cancellationToken);
+            return true;
         }
         catch (ConditionalCheckFailedException)
         {
-            return null;
+            return false;
         }
     }
-
-    public async Task DeleteAsync(string owner, string id, CancellationToken cancellationToken) =>
-        await dynamoDb.DeleteItemAsync(new DeleteItemRequest { TableName = Table, Key = Key(owner, id) }, cancellationToken);
 
     private static Dictionary<string, AttributeValue> Key(string owner, string id) => new()
     {
@@ -190,6 +215,9 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         if (image.UploadExpiresAt is { } expires) item["UploadExpiresAt"] = S(expires.ToString("O", CultureInfo.InvariantCulture));
         if (image.ExpectedBytes is { } expected) item["ExpectedBytes"] = N(expected);
         if (image.ClaimedAt is { } claimed) item["ClaimedAt"] = S(claimed.ToString("O", CultureInfo.InvariantCulture));
+        if (image.Attempt is not null) item["Attempt"] = S(image.Attempt);
+        // Epoch seconds: the attribute the table's TimeToLiveSpecification names.
+        if (image.ExpiresAt is { } expiresAt) item["ExpiresAt"] = N(expiresAt.ToUnixTimeSeconds());
         return item;
     }
 
@@ -212,6 +240,8 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         UploadExpiresAt = Date(item, "UploadExpiresAt"),
         ExpectedBytes = item.ContainsKey("ExpectedBytes") ? Long(item, "ExpectedBytes") : null,
         ClaimedAt = Date(item, "ClaimedAt"),
+        Attempt = item.GetValueOrDefault("Attempt")?.S,
+        ExpiresAt = item.ContainsKey("ExpiresAt") ? DateTimeOffset.FromUnixTimeSeconds(Long(item, "ExpiresAt")) : null,
         Renditions = (item.GetValueOrDefault("Renditions")?.L ?? []).Select(r => new RenditionRecord(
             r.M["Name"].S, r.M["Format"].S, (int)Long(r.M, "Width"), (int)Long(r.M, "Height"), Long(r.M, "Bytes"), r.M["Key"].S)).ToList(),
     };

@@ -8,6 +8,12 @@ public enum ImageStatus
     Processing,
     Ready,
     Failed,
+
+    /// <summary>
+    /// A tombstone: the image was deleted or its upload refused. It fences the id (a late create of it fails its
+    /// condition), reads as missing everywhere, and expires through the table's TTL.
+    /// </summary>
+    Discarded,
 }
 
 public sealed record RenditionRecord(string Name, string Format, int Width, int Height, long Bytes, string Key);
@@ -37,6 +43,13 @@ public sealed record ImageRecord
     public long? ExpectedBytes { get; init; }
     /// <summary>While <see cref="ImageStatus.Processing"/>: when the worker claimed it (a stale claim may be taken over).</summary>
     public DateTimeOffset? ClaimedAt { get; init; }
+    /// <summary>
+    /// The processing attempt whose renditions the item names (Ready) or that holds the claim (Processing); every
+    /// attempt writes under its own key prefix, so a losing or unknown attempt's objects never overlap the winner's.
+    /// </summary>
+    public string? Attempt { get; init; }
+    /// <summary>Tombstones only: when the table's TTL may remove the item.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
 }
 
 /// <summary>ULIDs: 48-bit millisecond time + 80 random bits, Crockford base32, so ids sort by creation time.</summary>

@@ -15,12 +15,17 @@ public interface IObjectStore
 
     Task DeleteAsync(string bucket, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
 
+    /// <summary>Every object under <paramref name="prefix"/>, with when it was written.</summary>
+    IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, CancellationToken cancellationToken);
+
     /// <summary>
     /// A PUT URL for exactly this key, content type and size (all signed), which only creates the object,
     /// so a used URL cannot overwrite a processed original; the client must send the headers returned with it.
     /// </summary>
     PresignedPut PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt);
 }
+
+public sealed record StoredObject(string Key, DateTimeOffset LastModified);
 
 /// <summary>A presigned PUT: the URL and the signed headers the request must carry (besides its body's length).</summary>
 public sealed record PresignedPut(string Url, IReadOnlyDictionary<string, string> Headers);
@@ -88,6 +93,22 @@ public sealed class S3ObjectStore(IAmazonS3 s3) : IObjectStore
         {
             await s3.DeleteObjectAsync(bucket, key, cancellationToken);
         }
+    }
+
+    public async IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? token = null;
+        do
+        {
+            var page = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = prefix, ContinuationToken = token }, cancellationToken);
+            foreach (var item in page.S3Objects ?? [])
+            {
+                yield return new StoredObject(item.Key, item.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime()) : DateTimeOffset.MinValue);
+            }
+
+            token = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (token is not null);
     }
 
     public PresignedPut PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt)

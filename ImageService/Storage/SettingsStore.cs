@@ -24,7 +24,9 @@ public sealed class DynamoDbSettingsStore(
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private (ProcessingSettings Settings, DateTimeOffset ReadAt)? _cached;
+    // One immutable object swapped whole: concurrent requests read and write it without a lock, and a reader can
+    // never pair one read's settings with another's time (as a nullable struct tuple could tear).
+    private volatile CachedSettings? _cached;
 
     public async Task<ProcessingSettings> GetAsync(CancellationToken cancellationToken)
     {
@@ -59,7 +61,7 @@ public sealed class DynamoDbSettingsStore(
             }
         }
 
-        _cached = (settings, time.GetUtcNow());
+        _cached = new CachedSettings(settings, time.GetUtcNow());
         return settings;
     }
 
@@ -74,8 +76,10 @@ public sealed class DynamoDbSettingsStore(
                 ["UpdatedAt"] = new() { S = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture) },
             },
         }, cancellationToken);
-        _cached = (settings, time.GetUtcNow());
+        _cached = new CachedSettings(settings, time.GetUtcNow());
     }
+
+    private sealed record CachedSettings(ProcessingSettings Settings, DateTimeOffset ReadAt);
 
     private static Dictionary<string, AttributeValue> Key() => new()
     {

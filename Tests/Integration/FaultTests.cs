@@ -221,7 +221,7 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
     public async Task A_claim_left_by_a_dead_worker_is_taken_over_and_an_expired_one_reads_failed()
     {
         var (client, sub) = await fixture.NewUserClientAsync(Timeout());
-        var store = new DynamoDbImageMetadataStore(fixture.DynamoDb, Options.Create(new StorageOptions { Table = fixture.Environment["ImagesTableName"] }));
+        var store = new DynamoDbImageMetadataStore(fixture.DynamoDb, Options.Create(new StorageOptions { Table = fixture.Environment["ImagesTableName"] }), TimeProvider.System);
         var jpeg = TestImages.Jpeg(400, 300);
 
         // A worker claimed the upload and died holding the claim.

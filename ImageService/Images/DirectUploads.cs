@@ -1,0 +1,125 @@
+using System.Security.Cryptography;
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ImageAspire.ImageService.Images;
+
+/// <summary>
+/// <c>POST /api/images</c>: process, write the original and the renditions, then create the item (the commit).
+/// The item is created only if no item of the id exists, so a tombstone fences a create whose answer was lost;
+/// a create whose outcome stays unknown is settled later by <see cref="RefusedUploads"/>.
+/// </summary>
+public sealed class DirectUploads(
+    ImageProcessor processor,
+    IObjectStore objects,
+    IImageMetadataStore metadata,
+    CommitResolver resolver,
+    RefusedUploads refused,
+    IOptions<StorageOptions> storage,
+    IOptions<ProcessingOptions> processing,
+    TimeProvider time,
+    ILogger<DirectUploads> logger)
+{
+    /// <summary>The writes; with <see cref="ResolveBudget"/> and the removal they end well inside API Gateway's 29 s.</summary>
+    public static readonly TimeSpan StoreBudget = TimeSpan.FromSeconds(12);
+
+    /// <summary>Learning a lost answer's outcome.</summary>
+    public static readonly TimeSpan ResolveBudget = TimeSpan.FromSeconds(7);
+
+    public async Task<ImageRecord> UploadAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        using var activity = PipelineTelemetry.Source.StartActivity("upload");
+        var limits = processing.Value;
+        if (data.IsEmpty)
+        {
+            throw ImageProcessor.Rejected(new ImageRejectedException(RejectionReason.Empty, $"The file {Describe(fileName)}is empty."));
+        }
+
+        if (data.Length > limits.MaxUploadBytes)
+        {
+            throw ImageProcessor.Rejected(new ImageRejectedException(RejectionReason.TooLarge,
+                $"The file {Describe(fileName)}is {data.Length} bytes; the limit is {limits.MaxUploadBytes} bytes. Use POST /api/uploads for larger files."));
+        }
+
+        var result = await processor.RunAsync(data, cancellationToken);
+        var now = time.GetUtcNow();
+        var id = ImageId.New(now);
+        var attempt = ImageKeys.NewAttempt();
+        activity?.SetTag("image.id", id);
+        var image = new ImageRecord
+        {
+            Owner = owner,
+            Id = id,
+            Status = ImageStatus.Ready,
+            FileName = ImageProcessor.CleanFileName(fileName),
+            OriginalKey = ImageKeys.Original(owner, id, result.SourceFormat.Extension()),
+            ContentType = result.SourceFormat.ContentType(),
+            Width = result.Width,
+            Height = result.Height,
+            Bytes = data.Length,
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(data.Span)),
+            Attempt = attempt,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+
+        var staged = new StagedObjects(objects, time, logger);
+        Exception? failure = null;
+        var createSent = false;
+        using (PipelineTelemetry.Source.StartActivity("store"))
+        {
+            try
+            {
+                var created = await StorageCalls.WithinAsync(StoreBudget, time, async budget =>
+                {
+                    await staged.PutAsync(storage.Value.OriginalsBucket, image.OriginalKey, data, image.ContentType, null,
+                        new Dictionary<string, string> { ["sha256"] = image.Sha256 }, budget);
+                    image = image with { Renditions = await processor.StoreRenditionsAsync(image, attempt, result, staged, budget) };
+                    createSent = true;
+                    return await metadata.TryCreateAsync(image, budget);
+                }, cancellationToken);
+                if (created)
+                {
+                    return Stored(image with { Version = 1 });
+                }
+            }
+            catch (Exception ex) when (StorageCalls.IsTransient(ex))
+            {
+                failure = ex;
+            }
+        }
+
+        // The create's answer was lost (or it failed its condition, which the SDK's retry of an applied create also
+        // gives). Learn what happened, unhurried by the caller leaving: the objects may only go if it did not land.
+        var (outcome, item) = createSent ? await ResolveAsync(owner, id) : (CommitOutcome.NotCommitted, null);
+        switch (outcome)
+        {
+            case CommitOutcome.Committed:
+                logger.LogInformation("Image {ImageId}: the create's answer was lost, but it landed", id);
+                return Stored(item!);
+            case CommitOutcome.NotCommitted:
+                await staged.RemoveAsync();
+                throw new UnknownOutcomeException($"Storage failed while image {id} was stored; nothing was kept.", failure ?? new InvalidOperationException("conditional check failed"));
+            default:
+                refused.Add(owner, id);
+                throw new UnknownOutcomeException($"Storage did not answer while image {id} was stored; it will be removed.", failure ?? new TimeoutException());
+        }
+    }
+
+    private async Task<(CommitOutcome, ImageRecord?)> ResolveAsync(string owner, string id)
+    {
+        using var budget = new CancellationTokenSource(ResolveBudget, time);
+        return await resolver.ResolveCreateAsync(owner, id, budget.Token);
+    }
+
+    private ImageRecord Stored(ImageRecord image)
+    {
+        PipelineTelemetry.ImagesProcessed.Add(1);
+        logger.LogInformation("Image {ImageId} of {Owner} stored: {Width}x{Height} {ContentType}, {Renditions} renditions",
+            image.Id, image.Owner, image.Width, image.Height, image.ContentType, image.Renditions.Count);
+        return image;
+    }
+
+    private static string Describe(string? fileName) => string.IsNullOrWhiteSpace(fileName) ? string.Empty : $"'{ImageProcessor.CleanFileName(fileName)}' ";
+}

@@ -1,0 +1,178 @@
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ImageAspire.ImageService.Images;
+
+/// <summary>What one sweep saw and did.</summary>
+public sealed record SweepReport(int ImagesSeen, int ObjectsRemoved, int ObjectsKept, int RefusedUploadsSettled);
+
+/// <summary>
+/// Removes objects no item references: attempts that lost, failed or whose outcome was unknown, originals of refused
+/// or deleted images, and what a crashed worker left. Each is removed only after the item (read strongly consistent)
+/// shows that no commit can reference it any more, fencing first where one still could (<see cref="UploadRules.FateOf"/>).
+/// Also settles <see cref="RefusedUploads"/>. Safe to run anywhere, any number of times, concurrently with everything.
+/// </summary>
+public sealed class OrphanSweeper(
+    IObjectStore objects,
+    IImageMetadataStore metadata,
+    ImageRemover remover,
+    RefusedUploads refused,
+    IOptions<StorageOptions> storage,
+    IOptions<ProcessingOptions> processing,
+    IOptions<SweeperOptions> options,
+    TimeProvider time,
+    ILogger<OrphanSweeper> logger)
+{
+    /// <summary>Makes every refused upload gone; those storage does not answer for stay for the next round.</summary>
+    public async Task<int> SettleRefusedAsync(CancellationToken cancellationToken)
+    {
+        var settled = 0;
+        foreach (var (owner, id) in refused.Snapshot())
+        {
+            try
+            {
+                await remover.EnsureGoneAsync(owner, id, cancellationToken);
+                refused.Settled(owner, id);
+                settled++;
+                logger.LogInformation("Refused upload {ImageId} of {Owner} settled: no item, no objects", id, owner);
+            }
+            catch (Exception ex) when (StorageCalls.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogDebug(ex, "Refused upload {ImageId} not settled yet", id);
+            }
+        }
+
+        return settled;
+    }
+
+    public async Task<SweepReport> SweepAsync(CancellationToken cancellationToken)
+    {
+        var settled = await SettleRefusedAsync(cancellationToken);
+        var byImage = new Dictionary<(string Owner, string Id), List<(string Bucket, StoredObject Object, string? Attempt)>>();
+        await foreach (var stored in objects.ListAsync(storage.Value.OriginalsBucket, ImageKeys.OriginalsPrefix, cancellationToken))
+        {
+            if (ImageKeys.TryParseOriginal(stored.Key, out var owner, out var id))
+            {
+                Add(byImage, (owner, id), (storage.Value.OriginalsBucket, stored, null));
+            }
+        }
+
+        await foreach (var stored in objects.ListAsync(storage.Value.RenditionsBucket, ImageKeys.RenditionsPrefix, cancellationToken))
+        {
+            if (ImageKeys.TryParseRendition(stored.Key, out var owner, out var id, out var attempt))
+            {
+                Add(byImage, (owner, id), (storage.Value.RenditionsBucket, stored, attempt));
+            }
+        }
+
+        var (removed, kept) = (0, 0);
+        foreach (var ((owner, id), found) in byImage)
+        {
+            var (r, k) = await SweepImageAsync(owner, id, found, cancellationToken);
+            removed += r;
+            kept += k;
+        }
+
+        logger.LogInformation("Sweep: {Images} images, {Removed} objects removed, {Kept} kept, {Settled} refused uploads settled", byImage.Count, removed, kept, settled);
+        return new SweepReport(byImage.Count, removed, kept, settled);
+    }
+
+    private async Task<(int Removed, int Kept)> SweepImageAsync(string owner, string id, List<(string Bucket, StoredObject Object, string? Attempt)> found, CancellationToken cancellationToken)
+    {
+        var item = await metadata.GetAsync(owner, id, cancellationToken);
+        var now = time.GetUtcNow();
+        var grace = options.Value.Grace;
+        var removable = new List<(string Bucket, string Key)>();
+        var kept = 0;
+        foreach (var (bucket, stored, attempt) in found)
+        {
+            var fate = attempt is null
+                ? UploadRules.FateOfOriginal(item, stored.Key, stored.LastModified, now, grace)
+                : UploadRules.FateOf(item, attempt, stored.LastModified, now, processing.Value.ClaimTimeout, grace);
+            if (fate == AttemptFate.Keep)
+            {
+                kept++;
+                continue;
+            }
+
+            if (fate == AttemptFate.FenceThenRemove && item is null)
+            {
+                // A create of this id may still be in flight: a tombstone makes it fail. If one landed meanwhile, look again next time.
+                if (!await metadata.TryDiscardAsync(owner, id, null, cancellationToken))
+                {
+                    return (0, found.Count);
+                }
+
+                item = await metadata.GetAsync(owner, id, cancellationToken);
+            }
+            else if (fate == AttemptFate.ReleaseThenRemove && item is { Status: ImageStatus.Processing } claimed && claimed.Attempt == attempt)
+            {
+                if (await metadata.TryUpdateAsync(UploadRules.Release(claimed), claimed.Version, cancellationToken) is not { } released)
+                {
+                    return (0, found.Count);
+                }
+
+                logger.LogInformation("Released the abandoned claim on {ImageId} (attempt {Attempt})", id, attempt);
+                item = released;
+            }
+
+            removable.Add((bucket, stored.Key));
+        }
+
+        foreach (var group in removable.GroupBy(r => r.Bucket))
+        {
+            await objects.DeleteAsync(group.Key, group.Select(r => r.Key).ToList(), cancellationToken);
+        }
+
+        if (removable.Count > 0)
+        {
+            logger.LogInformation("Removed {Count} unreferenced objects of image {ImageId}", removable.Count, id);
+        }
+
+        return (removable.Count, kept);
+    }
+
+    private static void Add<TKey, TValue>(Dictionary<TKey, List<TValue>> map, TKey key, TValue value) where TKey : notnull
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            map[key] = list = [];
+        }
+
+        list.Add(value);
+    }
+}
+
+/// <summary>Web mode: settles refused uploads every few seconds and sweeps the buckets every <see cref="SweeperOptions.Interval"/>.</summary>
+public sealed class SweeperService(OrphanSweeper sweeper, IOptions<SweeperOptions> options, TimeProvider time, ILogger<SweeperService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var nextSweep = time.GetUtcNow() + options.Value.Interval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.Value.RetryInterval, time, stoppingToken);
+                if (time.GetUtcNow() >= nextSweep)
+                {
+                    nextSweep = time.GetUtcNow() + options.Value.Interval;
+                    await sweeper.SweepAsync(stoppingToken);
+                }
+                else
+                {
+                    await sweeper.SettleRefusedAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (StorageCalls.IsTransient(ex))
+            {
+                logger.LogWarning(ex, "Sweep failed; trying again in {Interval}", options.Value.RetryInterval);
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+using System.Security.Cryptography;
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ImageAspire.ImageService.Images;
+
+/// <summary>A presigned upload handed to the caller.</summary>
+public sealed record PresignedUpload(ImageRecord Image, string UploadUrl, IReadOnlyDictionary<string, string> Headers, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// Presigned uploads: a Pending item and a PUT URL; then the S3 event or <c>complete</c> claims the item
+/// (a conditional write naming a new attempt), writes that attempt's renditions and commits Ready with a write
+/// conditional on the claim's version. Either order, a repeated event or a takeover of an abandoned claim yields
+/// one image, and only the committed attempt's renditions are referenced.
+/// </summary>
+public sealed class PresignedUploads(
+    ImageProcessor processor,
+    IObjectStore objects,
+    IImageMetadataStore metadata,
+    CommitResolver resolver,
+    IOptions<StorageOptions> storage,
+    IOptions<ProcessingOptions> processing,
+    TimeProvider time,
+    ILogger<PresignedUploads> logger)
+{
+    private static readonly TimeSpan WaitForOtherWorker = TimeSpan.FromSeconds(20);
+
+    private ProcessingOptions Limits => processing.Value;
+
+    private string Originals => storage.Value.OriginalsBucket;
+
+    public async Task<PresignedUpload> CreateAsync(string owner, string? fileName, string? contentType, long size, CancellationToken cancellationToken)
+    {
+        var format = ImageFormats.FromContentType(contentType) ?? throw new ImageRejectedException(
+            RejectionReason.UnsupportedFormat,
+            contentType?.Contains("heic", StringComparison.OrdinalIgnoreCase) == true || contentType?.Contains("heif", StringComparison.OrdinalIgnoreCase) == true
+                ? "HEIC/HEIF images are not supported; please upload a JPEG."
+                : $"The content type '{contentType}' is not accepted; use image/jpeg, image/png, image/webp, image/avif or image/gif.");
+        if (size <= 0)
+        {
+            throw new ImageRejectedException(RejectionReason.Empty, "The size must be a positive number of bytes.");
+        }
+
+        if (size > Limits.MaxPresignedUploadBytes)
+        {
+            throw new ImageRejectedException(RejectionReason.TooLarge, $"The file is {size} bytes; the limit is {Limits.MaxPresignedUploadBytes} bytes.");
+        }
+
+        var now = time.GetUtcNow();
+        var id = ImageId.New(now);
+        var expiresAt = now + Limits.PresignedUploadExpiry;
+        var image = new ImageRecord
+        {
+            Owner = owner,
+            Id = id,
+            Status = ImageStatus.Pending,
+            FileName = ImageProcessor.CleanFileName(fileName),
+            OriginalKey = ImageKeys.Original(owner, id, format.Extension()),
+            ContentType = format.ContentType(),
+            Bytes = size,
+            ExpectedBytes = size,
+            UploadExpiresAt = expiresAt,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+
+        // A failed condition on a new id is the SDK retrying our own applied create. (A create that lands after a
+        // 503 leaves an upload nobody was told of: it reads Failed once its URL expired.)
+        if (!await metadata.TryCreateAsync(image, cancellationToken) && await metadata.GetAsync(owner, id, cancellationToken) is not { Status: ImageStatus.Pending })
+        {
+            throw new UnknownOutcomeException($"Image {id} could not be created.");
+        }
+
+        var put = objects.PresignPut(Originals, image.OriginalKey, image.ContentType, size, expiresAt);
+        logger.LogInformation("Presigned upload {ImageId} for {Owner}: {Bytes} bytes of {ContentType}", id, owner, size, image.ContentType);
+        return new PresignedUpload(image with { Version = 1 }, put.Url, put.Headers, expiresAt);
+    }
+
+    /// <summary>The S3 event path: the owner and id come from the key alone. Unknown keys are ignored.</summary>
+    public async Task<ImageRecord?> ProcessObjectCreatedAsync(string bucket, string key, CancellationToken cancellationToken)
+    {
+        if (bucket != Originals || !ImageKeys.TryParseOriginal(key, out var owner, out var id))
+        {
+            logger.LogWarning("Ignored an object event for {Bucket}/{Key}: not an original", bucket, key);
+            return null;
+        }
+
+        var image = await metadata.GetAsync(owner, id, cancellationToken);
+        if (image is null || image.Status == ImageStatus.Discarded || image.OriginalKey != key)
+        {
+            // Direct uploads write their original before their item; their event finds nothing to do.
+            logger.LogInformation("No pending upload for {Key}", key);
+            return null;
+        }
+
+        return await ProcessAsync(image, cancellationToken);
+    }
+
+    /// <summary>The <c>complete</c> path: processes a presigned upload unless that has happened already.</summary>
+    public async Task<ImageRecord?> CompleteAsync(string owner, string id, CancellationToken cancellationToken)
+    {
+        // The stored state, not how it reads: an expired upload whose object did arrive is still processed.
+        var image = ImageId.IsValid(id) ? await metadata.GetAsync(owner, id, cancellationToken) : null;
+        return image is null || image.Status == ImageStatus.Discarded ? null : await ProcessAsync(image, cancellationToken);
+    }
+
+    private ImageRecord? Effective(ImageRecord image) => UploadRules.Effective(image, time.GetUtcNow(), Limits.ClaimTimeout);
+
+    private async Task<ImageRecord?> ProcessAsync(ImageRecord image, CancellationToken cancellationToken)
+    {
+        switch (UploadRules.NextStep(image, time.GetUtcNow(), Limits.ClaimTimeout))
+        {
+            case PendingStep.Answer:
+                return Effective(image);
+            case PendingStep.Wait:
+                return await WaitWhileProcessingAsync(image, cancellationToken);
+        }
+
+        var head = await objects.HeadAsync(Originals, image.OriginalKey, cancellationToken);
+        if (head is null)
+        {
+            return Effective(image) is { Status: ImageStatus.Failed } failed ? failed : throw new UploadNotFoundException(image.Id);
+        }
+
+        var (won, claimed) = await ClaimAsync(image, cancellationToken);
+        if (!won)
+        {
+            // Someone else (the event or a concurrent complete) got there first: answer with their result.
+            return claimed.Status == ImageStatus.Processing ? await WaitWhileProcessingAsync(claimed, cancellationToken) : Effective(claimed);
+        }
+
+        using var activity = PipelineTelemetry.Source.StartActivity("process-upload");
+        activity?.SetTag("image.id", image.Id);
+        PipelineResult result;
+        byte[] data;
+        try
+        {
+            if (head.Value.Size > Limits.MaxPresignedUploadBytes || (image.ExpectedBytes is { } expected && head.Value.Size != expected))
+            {
+                throw new ImageRejectedException(RejectionReason.TooLarge,
+                    $"The uploaded object is {head.Value.Size} bytes; {image.ExpectedBytes} were announced and the limit is {Limits.MaxPresignedUploadBytes}.");
+            }
+
+            data = await objects.GetAsync(Originals, image.OriginalKey, Limits.MaxPresignedUploadBytes, cancellationToken);
+            result = await processor.RunAsync(data, cancellationToken);
+            if (result.SourceFormat.ContentType() != image.ContentType)
+            {
+                throw ImageProcessor.Rejected(new ImageRejectedException(RejectionReason.UnsupportedFormat,
+                    $"The upload was announced as {image.ContentType} but is {result.SourceFormat.ContentType()}."));
+            }
+        }
+        catch (ImageRejectedException ex)
+        {
+            return await CommitRefusalAsync(claimed, ex);
+        }
+        catch (Exception ex)
+        {
+            // Nothing was written: give the claim back so a retry (the event's or the caller's) can run at once.
+            await TryReleaseAsync(claimed);
+            logger.LogWarning(ex, "Processing upload {ImageId} failed before storing; released for a retry", image.Id);
+            throw;
+        }
+
+        return await CommitReadyAsync(claimed, data, result, cancellationToken);
+    }
+
+    /// <summary>The claim: Processing under a new attempt, conditional on the version read. Returns the current item if someone else won.</summary>
+    private async Task<(bool Won, ImageRecord Current)> ClaimAsync(ImageRecord image, CancellationToken cancellationToken)
+    {
+        var attempt = ImageKeys.NewAttempt();
+        if (await metadata.TryUpdateAsync(UploadRules.Claim(image, attempt, time.GetUtcNow()), image.Version, cancellationToken) is { } claimed)
+        {
+            return (true, claimed);
+        }
+
+        // Lost the race, or the SDK retried our applied claim: the item tells which.
+        var current = await metadata.GetAsync(image.Owner, image.Id, cancellationToken) ?? image with { Status = ImageStatus.Discarded };
+        return (current.Attempt == attempt && current.Status == ImageStatus.Processing, current);
+    }
+
+    private async Task<ImageRecord?> CommitReadyAsync(ImageRecord claimed, byte[] data, PipelineResult result, CancellationToken cancellationToken)
+    {
+        var staged = new StagedObjects(objects, time, logger);
+        Exception? failure = null;
+        try
+        {
+            var ready = await StorageCalls.WithinAsync(DirectUploads.StoreBudget, time, async budget =>
+            {
+                var renditions = await processor.StoreRenditionsAsync(claimed, claimed.Attempt!, result, staged, budget);
+                return await metadata.TryUpdateAsync(claimed with
+                {
+                    Status = ImageStatus.Ready,
+                    Width = result.Width,
+                    Height = result.Height,
+                    Bytes = data.Length,
+                    Sha256 = Convert.ToHexStringLower(SHA256.HashData(data)),
+                    Renditions = renditions,
+                    ClaimedAt = null,
+                    UploadExpiresAt = null,
+                }, claimed.Version, budget);
+            }, cancellationToken);
+            if (ready is not null)
+            {
+                PipelineTelemetry.ImagesProcessed.Add(1);
+                logger.LogInformation("Presigned upload {ImageId} of {Owner} processed", claimed.Id, claimed.Owner);
+                return ready;
+            }
+        }
+        catch (Exception ex) when (StorageCalls.IsTransient(ex))
+        {
+            failure = ex;
+        }
+
+        var (outcome, item) = await ResolveAsync(claimed);
+        switch (outcome)
+        {
+            case CommitOutcome.Committed:
+                logger.LogInformation("Presigned upload {ImageId}: the commit's answer was lost, but it landed", claimed.Id);
+                return item!;
+            case CommitOutcome.NotCommitted:
+                await staged.RemoveAsync();
+                if (failure is null && item is not null && item.Version != claimed.Version + 1)
+                {
+                    // Our claim was taken over (it had gone stale) or the image was deleted: answer with what is there.
+                    return Effective(item);
+                }
+
+                logger.LogWarning(failure, "Processing upload {ImageId} failed; released for a retry", claimed.Id);
+                throw new UnknownOutcomeException($"Storage failed while upload {claimed.Id} was processed; retry.", failure ?? new InvalidOperationException("conditional check failed"));
+            default:
+                // The claim still names this attempt: its objects stay until the claim is released or taken over.
+                throw new UnknownOutcomeException($"Storage did not answer while upload {claimed.Id} was processed; retry.", failure ?? new TimeoutException());
+        }
+    }
+
+    /// <summary>A refused upload ends Failed; its original is removed after that (a Failed item references nothing).</summary>
+    private async Task<ImageRecord> CommitRefusalAsync(ImageRecord claimed, ImageRejectedException rejection)
+    {
+        var failed = claimed with { Status = ImageStatus.Failed, FailureReason = rejection.Message, ClaimedAt = null };
+        ImageRecord? committed = null;
+        try
+        {
+            committed = await StorageCalls.WithinAsync(DirectUploads.StoreBudget, time, budget => metadata.TryUpdateAsync(failed, claimed.Version, budget), CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageCalls.IsTransient(ex))
+        {
+            logger.LogWarning(ex, "Recording the refusal of {ImageId} failed", claimed.Id);
+        }
+
+        if (committed is null)
+        {
+            var (outcome, item) = await ResolveAsync(claimed);
+            if (outcome != CommitOutcome.Committed)
+            {
+                throw new UnknownOutcomeException($"Storage failed while upload {claimed.Id} was refused; retry.");
+            }
+
+            committed = item!;
+        }
+
+        using (var budget = new CancellationTokenSource(StagedObjects.RemovalBudget, time))
+        {
+            try
+            {
+                await objects.DeleteAsync(Originals, [claimed.OriginalKey], budget.Token);
+            }
+            catch (Exception ex) when (StorageCalls.IsTransient(ex))
+            {
+                logger.LogWarning(ex, "Could not remove the refused original of {ImageId}; the sweeper will", claimed.Id);
+            }
+        }
+
+        logger.LogInformation("Presigned upload {ImageId} of {Owner} refused: {Reason}", claimed.Id, claimed.Owner, rejection.Message);
+        return committed;
+    }
+
+    private async Task<(CommitOutcome, ImageRecord?)> ResolveAsync(ImageRecord claimed)
+    {
+        using var budget = new CancellationTokenSource(DirectUploads.ResolveBudget, time);
+        return await resolver.ResolveUpdateAsync(claimed, UploadRules.Release(claimed), budget.Token);
+    }
+
+    /// <summary>Waits (bounded) for another worker's processing to end, so both callers see the same outcome.</summary>
+    private async Task<ImageRecord?> WaitWhileProcessingAsync(ImageRecord image, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + WaitForOtherWorker;
+        while (image.Status == ImageStatus.Processing && !UploadRules.IsAbandonedClaim(image, time.GetUtcNow(), Limits.ClaimTimeout) && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
+            image = await metadata.GetAsync(image.Owner, image.Id, cancellationToken) ?? image;
+        }
+
+        return Effective(image);
+    }
+
+    private async Task TryReleaseAsync(ImageRecord claimed)
+    {
+        using var budget = new CancellationTokenSource(StagedObjects.RemovalBudget, time);
+        try
+        {
+            await metadata.TryUpdateAsync(UploadRules.Release(claimed), claimed.Version, budget.Token);
+        }
+        catch (Exception ex) when (StorageCalls.IsTransient(ex))
+        {
+            // The claim expires after ClaimTimeout; then a retry takes it over.
+            logger.LogWarning(ex, "Could not release the claim on {ImageId}", claimed.Id);
+        }
+    }
+}

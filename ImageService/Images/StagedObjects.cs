@@ -1,0 +1,51 @@
+using ImageAspire.ImageService.Storage;
+
+namespace ImageAspire.ImageService.Images;
+
+/// <summary>
+/// The objects one attempt wrote before its commit. If the commit is known not to have happened they are
+/// removed (bounded: when storage is down the removal fails too, and the caller is waiting); whatever is left
+/// is the sweeper's.
+/// </summary>
+public sealed class StagedObjects(IObjectStore objects, TimeProvider time, ILogger logger)
+{
+    public static readonly TimeSpan RemovalBudget = TimeSpan.FromSeconds(4);
+
+    private readonly List<(string Bucket, string Key)> _written = [];
+
+    public IReadOnlyList<(string Bucket, string Key)> Written => _written;
+
+    public async Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
+        IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
+    {
+        // Recorded before the call: a PUT that timed out may still have been applied.
+        _written.Add((bucket, key));
+        await objects.PutAsync(bucket, key, data, contentType, cacheControl, metadata, cancellationToken);
+    }
+
+    /// <summary>Removes what was written; call only once no item can reference it. False if some objects remain.</summary>
+    public async Task<bool> RemoveAsync()
+    {
+        using var budget = new CancellationTokenSource(RemovalBudget, time);
+        var complete = true;
+        foreach (var group in _written.GroupBy(w => w.Bucket))
+        {
+            try
+            {
+                await objects.DeleteAsync(group.Key, group.Select(w => w.Key).ToList(), budget.Token);
+            }
+            catch (Exception ex) when (StorageCalls.IsTransient(ex))
+            {
+                complete = false;
+                logger.LogWarning(ex, "Could not remove {Count} staged objects from {Bucket}; the sweeper will", group.Count(), group.Key);
+            }
+        }
+
+        if (complete)
+        {
+            _written.Clear();
+        }
+
+        return complete;
+    }
+}

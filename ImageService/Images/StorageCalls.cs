@@ -1,0 +1,42 @@
+using Amazon.Runtime;
+
+namespace ImageAspire.ImageService.Images;
+
+/// <summary>A storage write whose outcome could not be learned: it may still be applied. Answered 503.</summary>
+public sealed class UnknownOutcomeException : TimeoutException
+{
+    public UnknownOutcomeException() { }
+
+    public UnknownOutcomeException(string message) : base(message) { }
+
+    public UnknownOutcomeException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>Deadlines for storage calls, and which failures say nothing about whether a write happened.</summary>
+public static class StorageCalls
+{
+    /// <summary>
+    /// A failure that tells nothing about whether the call was applied: a timeout, a dropped connection, a 5xx,
+    /// a throttle. (A conditional check failure is an answer, not one of these.)
+    /// </summary>
+    public static bool IsTransient(Exception ex) =>
+        ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TimeoutException or OperationCanceledException;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> under a deadline of its own (linked to the caller's token): every storage call
+    /// may wait the SDK's timeout times its tries, and an answer must still come before API Gateway's 29 s.
+    /// </summary>
+    public static async Task<T> WithinAsync<T>(TimeSpan budget, TimeProvider time, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(budget, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await work(linked.Token);
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Storage did not answer within {budget.TotalSeconds:0.#} s.", ex);
+        }
+    }
+}
