@@ -1,0 +1,97 @@
+using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ImageAspire.Tests.Unit.StateMachine;
+
+/// <summary>The upload state machine wired to fake stores that fail as a test plans, on a fake clock.</summary>
+public sealed class Harness : IDisposable
+{
+    public const string Owner = "owner-1";
+    public const string Originals = "originals-bucket";
+    public const string Renditions = "renditions-bucket";
+
+    public static readonly TimeSpan ClaimTimeout = TimeSpan.FromMinutes(2);
+    public static readonly SweeperOptions SweeperSettings = new() { Grace = TimeSpan.FromMinutes(5) };
+
+    private readonly PipelineGate _gate;
+
+    public Harness()
+    {
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        Metadata = new FakeMetadataStore(Plan);
+        Objects = new FakeObjectStore(Plan, Time);
+        var storage = Options.Create(new StorageOptions { OriginalsBucket = Originals, RenditionsBucket = Renditions, Table = "images" });
+        var processing = Options.Create(new ProcessingOptions { ClaimTimeout = ClaimTimeout, MaxConcurrentPipelines = 2 });
+        _gate = new PipelineGate(processing);
+        var processor = new ImageProcessor(new FakePipeline(), _gate, new FixedSettingsStore(), storage);
+        var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
+        Remover = new ImageRemover(Metadata, Objects, storage, Time, NullLogger<ImageRemover>.Instance);
+        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Refused, storage, processing, Time, NullLogger<DirectUploads>.Instance);
+        Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
+        Library = new ImageLibrary(Metadata, Remover, processing, Time);
+        Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
+    }
+
+    public FaultPlan Plan { get; } = new();
+    public FakeTimeProvider Time { get; }
+    public FakeMetadataStore Metadata { get; }
+    public FakeObjectStore Objects { get; }
+    public RefusedUploads Refused { get; } = new();
+    public ImageRemover Remover { get; }
+    public DirectUploads Direct { get; }
+    public PresignedUploads Presigned { get; }
+    public ImageLibrary Library { get; }
+    public OrphanSweeper Sweeper { get; }
+
+    public static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    /// <summary>Runs a call; a storage fault must surface as a 503-kind failure (never anything that maps to 500).</summary>
+    public static async Task<(T? Result, Exception? Failure)> TryAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return (await call(), null);
+        }
+        catch (Exception ex) when (ex is not ImageRejectedException and not UploadNotFoundException)
+        {
+            Assert.True(StorageCalls.IsTransient(ex), $"a storage fault surfaced as {ex.GetType().Name}: {ex.Message}");
+            return (default, ex);
+        }
+    }
+
+    /// <summary>Invariant 1: every item that reads Ready has its original and every rendition it lists.</summary>
+    public void AssertReadyItemsAreWhole()
+    {
+        foreach (var item in Metadata.Items.Where(i => i.Status == ImageStatus.Ready))
+        {
+            Assert.True(Objects.Exists(Originals, item.OriginalKey), $"Ready {item.Id} lost its original");
+            Assert.NotEmpty(item.Renditions);
+            Assert.All(item.Renditions, r => Assert.True(Objects.Exists(Renditions, r.Key), $"Ready {item.Id} lost {r.Key}"));
+        }
+    }
+
+    /// <summary>Invariant 4, once the sweeper ran: every object is referenced by a live item.</summary>
+    public void AssertNoUnreferencedObjects()
+    {
+        var live = Metadata.Items.Where(i => i.Status is not ImageStatus.Discarded).ToList();
+        var referenced = live.Where(i => i.Status is not ImageStatus.Failed).Select(i => (Originals, i.OriginalKey))
+            .Concat(live.SelectMany(i => i.Renditions.Select(r => (Renditions, r.Key)))).ToHashSet();
+        Assert.All(Objects.Keys, key => Assert.Contains(key, referenced));
+    }
+
+    /// <summary>Late answers land, storage is back, time passes the grace and the claim timeout, the sweeper runs.</summary>
+    public async Task SettleAsync()
+    {
+        await Plan.LandHeldCallsAsync();
+        Plan.Down = false;
+        Plan.FailCall(-1, Fault.FailBeforeApplying);
+        Time.Advance(SweeperSettings.Grace + ClaimTimeout + TimeSpan.FromSeconds(1));
+        await Sweeper.SweepAsync(Token);
+    }
+
+    public void Dispose() => _gate.Dispose();
+}

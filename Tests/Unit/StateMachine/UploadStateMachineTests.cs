@@ -1,0 +1,232 @@
+using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Storage;
+
+namespace ImageAspire.Tests.Unit.StateMachine;
+
+/// <summary>
+/// Every storage call of every flow, failed every way a call can fail (before applying, applied with the answer lost,
+/// held and applied late, applied with the SDK's retry answering), each followed by the invariant checks.
+/// </summary>
+public sealed class UploadStateMachineTests
+{
+    public static TheoryData<int, Fault> EveryCallEveryFault(int calls)
+    {
+        var data = new TheoryData<int, Fault>();
+        for (var call = 1; call <= calls; call++)
+        {
+            foreach (var fault in Enum.GetValues<Fault>())
+            {
+                data.Add(call, fault);
+            }
+        }
+
+        return data;
+    }
+
+    // A clean direct upload makes 8 calls: the original, six renditions, the create.
+    public static TheoryData<int, Fault> DirectUploadCalls => EveryCallEveryFault(8);
+
+    // A clean complete: get, head, claim, get the original, six renditions, the commit.
+    public static TheoryData<int, Fault> CompleteCalls => EveryCallEveryFault(11);
+
+    // A clean delete: get, discard, then list and delete in both buckets.
+    public static TheoryData<int, Fault> DeleteCalls => EveryCallEveryFault(6);
+
+    [Fact]
+    public async Task The_call_counts_the_fault_matrices_use_are_those_of_clean_runs()
+    {
+        using var direct = new Harness();
+        await direct.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token);
+        Assert.Equal(8, direct.Plan.Calls);
+
+        using var presigned = new Harness();
+        var upload = await presigned.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        presigned.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
+        var before = presigned.Plan.Calls;
+        await presigned.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token);
+        Assert.Equal(11, presigned.Plan.Calls - before);
+
+        before = presigned.Plan.Calls;
+        Assert.True(await presigned.Library.DeleteAsync(Harness.Owner, upload.Image.Id, Harness.Token));
+        Assert.Equal(6, presigned.Plan.Calls - before);
+    }
+
+    [Theory]
+    [MemberData(nameof(DirectUploadCalls))]
+    public async Task A_direct_upload_keeps_the_invariants_whichever_call_fails(int call, Fault fault)
+    {
+        using var h = new Harness();
+        h.Plan.FailCall(call, fault);
+
+        var (image, failure) = await Harness.TryAsync(() => h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token));
+
+        // (2) a success means Ready with its files; (3) a refusal leaves no live item, now and after late writes land.
+        h.AssertReadyItemsAreWhole();
+        if (failure is null)
+        {
+            Assert.Equal(ImageStatus.Ready, h.Metadata.Peek(Harness.Owner, image!.Id)!.Status);
+        }
+        else
+        {
+            Assert.DoesNotContain(h.Metadata.Items, i => i.Status != ImageStatus.Discarded);
+        }
+
+        await h.Plan.LandHeldCallsAsync();
+        h.AssertReadyItemsAreWhole();
+        await h.SettleAsync();
+        h.AssertReadyItemsAreWhole();
+        h.AssertNoUnreferencedObjects();
+        Assert.Equal(failure is null ? 1 : 0, h.Metadata.Items.Count(i => i.Status != ImageStatus.Discarded));
+        Assert.Equal(failure is null ? 7 : 0, h.Objects.Keys.Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(CompleteCalls))]
+    public async Task A_presigned_upload_keeps_the_invariants_whichever_call_of_complete_fails_and_a_retry_finishes_it(int call, Fault fault) =>
+        await PresignedFlowAsync(call, fault, (h, upload) => h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token));
+
+    [Theory]
+    [MemberData(nameof(CompleteCalls))]
+    public async Task A_presigned_upload_keeps_the_invariants_whichever_call_of_the_s3_event_fails_and_a_redelivery_finishes_it(int call, Fault fault) =>
+        await PresignedFlowAsync(call, fault, (h, upload) => h.Presigned.ProcessObjectCreatedAsync(Harness.Originals, upload.Image.OriginalKey, Harness.Token));
+
+    private static async Task PresignedFlowAsync(int call, Fault fault, Func<Harness, PresignedUpload, Task<ImageRecord?>> process)
+    {
+        using var h = new Harness();
+        var upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
+        h.Plan.FailCall(h.Plan.Calls + call, fault);
+
+        var (image, failure) = await Harness.TryAsync(() => process(h, upload));
+        h.AssertReadyItemsAreWhole();
+        if (failure is null)
+        {
+            Assert.Equal(ImageStatus.Ready, image!.Status);
+        }
+
+        await h.Plan.LandHeldCallsAsync();
+        h.AssertReadyItemsAreWhole();
+
+        // The retry (Lambda's redelivery, or the client's complete after Retry-After) finishes the work.
+        h.Time.Advance(Harness.ClaimTimeout + TimeSpan.FromSeconds(1));
+        var retried = await process(h, upload);
+        Assert.Equal(ImageStatus.Ready, retried!.Status);
+        h.AssertReadyItemsAreWhole();
+
+        await h.SettleAsync();
+        h.AssertReadyItemsAreWhole();
+        h.AssertNoUnreferencedObjects();
+        Assert.Equal(ImageStatus.Ready, h.Metadata.Peek(Harness.Owner, upload.Image.Id)!.Status);
+        Assert.Equal(7, h.Objects.Keys.Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(DeleteCalls))]
+    public async Task A_delete_keeps_the_invariants_whichever_call_fails_and_a_repeat_finishes_it(int call, Fault fault)
+    {
+        using var h = new Harness();
+        var image = await h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token);
+        h.Plan.FailCall(h.Plan.Calls + call, fault);
+
+        var (deleted, failure) = await Harness.TryAsync(() => h.Library.DeleteAsync(Harness.Owner, image.Id, Harness.Token));
+        h.AssertReadyItemsAreWhole();
+        Assert.True(failure is not null || deleted);
+        await h.Plan.LandHeldCallsAsync();
+        h.AssertReadyItemsAreWhole();
+
+        // The user sees the image gone, or deletes again (204, or 404 once it is gone).
+        await h.Library.DeleteAsync(Harness.Owner, image.Id, Harness.Token);
+        Assert.Null(await h.Library.GetAsync(Harness.Owner, image.Id, Harness.Token));
+        await h.SettleAsync();
+        Assert.Empty(h.Objects.Keys);
+    }
+
+    [Theory]
+    [MemberData(nameof(CompleteCalls))]
+    public async Task A_refused_presigned_upload_ends_failed_without_its_original_whichever_call_fails(int call, Fault fault)
+    {
+        using var h = new Harness();
+        var upload = await h.Presigned.CreateAsync(Harness.Owner, "c.jpg", "image/jpeg", FakePipeline.Corrupt.Length, Harness.Token);
+        h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Corrupt);
+        h.Plan.FailCall(h.Plan.Calls + call, fault);
+
+        await Harness.TryAsync(() => h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token));
+        await h.Plan.LandHeldCallsAsync();
+        h.Time.Advance(Harness.ClaimTimeout + TimeSpan.FromSeconds(1));
+        var (retried, _) = await Harness.TryAsync(() => h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token));
+        Assert.True(retried is { Status: ImageStatus.Failed } || h.Metadata.Peek(Harness.Owner, upload.Image.Id)!.Status == ImageStatus.Failed);
+
+        await h.SettleAsync();
+        Assert.Equal(ImageStatus.Failed, (await h.Library.GetAsync(Harness.Owner, upload.Image.Id, Harness.Token))!.Status);
+        Assert.Empty(h.Objects.Keys);
+    }
+
+    [Fact]
+    public async Task A_create_held_while_the_table_stays_down_is_settled_once_it_answers_and_the_refused_image_never_stays()
+    {
+        using var h = new Harness();
+        // The table goes down as the create is held: the resolver cannot learn the outcome within its budget.
+        h.Plan.FailCall(8, Fault.HoldAndApplyLate);
+        h.Plan.DownAfterCall = 8;
+        var upload = h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token);
+        using var clock = AdvanceClockUntil(h, upload);
+        var failure = await Assert.ThrowsAsync<UnknownOutcomeException>(() => upload);
+        Assert.Equal(1, h.Refused.Count);
+
+        // The held create lands late: a whole Ready image the caller was told was not stored...
+        await h.Plan.LandHeldCallsAsync();
+        h.AssertReadyItemsAreWhole();
+        Assert.Single(h.Metadata.Items, i => i.Status == ImageStatus.Ready);
+
+        // ...which the background settling removes once storage answers, objects and all.
+        h.Plan.Down = false;
+        Assert.Equal(1, await h.Sweeper.SettleRefusedAsync(Harness.Token));
+        Assert.Equal(0, h.Refused.Count);
+        Assert.DoesNotContain(h.Metadata.Items, i => i.Status != ImageStatus.Discarded);
+        Assert.Empty(h.Objects.Keys);
+        Assert.NotNull(failure.InnerException);
+    }
+
+    [Fact]
+    public async Task A_worker_whose_claim_was_taken_over_cannot_commit_and_removes_only_its_own_attempt()
+    {
+        using var h = new Harness();
+        var upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
+
+        // Worker A's commit is held past the claim timeout; worker B takes over and commits; then A's commit lands late.
+        var first = h.Plan.Calls;
+        h.Plan.FailCall(first + 11, Fault.HoldAndApplyLate);
+        h.Plan.Down = false;
+        var a = Harness.TryAsync(() => h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token));
+        var (_, failure) = await a;
+        Assert.NotNull(failure);
+
+        h.Time.Advance(Harness.ClaimTimeout + TimeSpan.FromSeconds(1));
+        var b = await h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token);
+        Assert.Equal(ImageStatus.Ready, b!.Status);
+        await h.Plan.LandHeldCallsAsync();
+
+        var stored = h.Metadata.Peek(Harness.Owner, upload.Image.Id)!;
+        Assert.Equal(b.Attempt, stored.Attempt);
+        h.AssertReadyItemsAreWhole();
+        await h.SettleAsync();
+        h.AssertNoUnreferencedObjects();
+        Assert.Equal(7, h.Objects.Keys.Count);
+    }
+
+    /// <summary>Moves the fake clock on while <paramref name="until"/> runs, so budgets and backoffs elapse.</summary>
+    private static CancellationTokenSource AdvanceClockUntil(Harness h, Task until)
+    {
+        var stop = new CancellationTokenSource();
+        _ = Task.Run(async () =>
+        {
+            while (!until.IsCompleted && !stop.IsCancellationRequested)
+            {
+                h.Time.Advance(TimeSpan.FromMilliseconds(250));
+                await Task.Delay(1, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        return stop;
+    }
+}
