@@ -42,7 +42,7 @@ public class AppHostFixture : IAsyncLifetime
 
     public string ClientId => Environment["UserPoolClientId"];
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(Arguments, cts.Token);
@@ -123,7 +123,7 @@ public class AppHostFixture : IAsyncLifetime
         return keys;
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         S3?.Dispose();
         DynamoDb?.Dispose();

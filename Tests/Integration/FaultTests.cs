@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using ImageAspire.ImageService.Storage;
 using ImageAspire.Tests.Infrastructure;
 using ImageAspire.Tests.Support;
@@ -12,18 +13,53 @@ using Microsoft.Extensions.Options;
 
 namespace ImageAspire.Tests.Integration;
 
-/// <summary>An AppHost of its own: these tests stop and restart the emulators.</summary>
+/// <summary>
+/// An AppHost of its own: these tests stop and restart the emulators, and the service reaches S3 and DynamoDB
+/// through fault proxies the tests control.
+/// </summary>
 public sealed class FaultAppHostFixture : AppHostFixture
 {
     public static readonly TimeSpan UploadExpiry = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan ClaimTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan SweepGrace = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(5);
 
-    // Short, so a test can watch abandoned uploads and claims time out.
-    protected override IReadOnlyDictionary<string, string> ServiceEnvironment { get; } = new Dictionary<string, string>
+    public FaultProxy S3Proxy { get; private set; } = null!;
+
+    public FaultProxy DynamoDbProxy { get; private set; } = null!;
+
+    // Short, so a test can watch abandoned uploads and claims time out, and the sweeper work.
+    protected override IReadOnlyDictionary<string, string> ServiceEnvironment => new Dictionary<string, string>
     {
         ["Processing__PresignedUploadExpiry"] = UploadExpiry.ToString(),
         ["Processing__ClaimTimeout"] = ClaimTimeout.ToString(),
+        ["Sweeper__Grace"] = SweepGrace.ToString(),
+        ["Sweeper__Interval"] = SweepInterval.ToString(),
+        ["Sweeper__RetryInterval"] = TimeSpan.FromSeconds(1).ToString(),
+        ["AWS_ENDPOINT_URL_S3"] = S3Proxy.Address.ToString().TrimEnd('/'),
+        ["AWS_ENDPOINT_URL_DYNAMODB"] = DynamoDbProxy.Address.ToString().TrimEnd('/'),
     };
+
+    public override async ValueTask InitializeAsync()
+    {
+        S3Proxy = await FaultProxy.StartAsync();
+        DynamoDbProxy = await FaultProxy.StartAsync();
+        // A held request waits past the SDK's timeout and its one retry, and past the service's store budget.
+        S3Proxy.Hold = TimeSpan.FromSeconds(14);
+        DynamoDbProxy.Hold = TimeSpan.FromSeconds(14);
+        await base.InitializeAsync();
+        var s3 = App.GetEndpoint("s3", "http");
+        var dynamodb = App.GetEndpoint("dynamodb", "http");
+        S3Proxy.Target = () => s3;
+        DynamoDbProxy.Target = () => dynamodb;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await S3Proxy.DisposeAsync();
+        await DynamoDbProxy.DisposeAsync();
+    }
 }
 
 [CollectionDefinition(Name)]

@@ -1,0 +1,315 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Amazon.DynamoDBv2.Model;
+using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using ImageAspire.Tests.Infrastructure;
+using ImageAspire.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace ImageAspire.Tests.Integration;
+
+/// <summary>
+/// Deterministic faults against the real emulators: one storage call of a flow, chosen by what it is, is reset before
+/// it reaches the store, applied with its answer lost, held until the caller gave up and applied late, or answered
+/// a few bytes a second. After each: the invariants, then the late writes land, then the invariants again.
+/// </summary>
+[Collection(FaultAppHostGroup.Name)]
+public sealed class StorageFaultTests(FaultAppHostFixture fixture)
+{
+    private static CancellationToken Timeout(int seconds = 180) =>
+        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
+
+    /// <summary>A step of a flow: which proxy sees it, and how to recognise it (scoped to one user's keys).</summary>
+    public sealed record FlowStep(string Name, bool S3, Func<ProxiedRequest, string, bool> Matches)
+    {
+        public override string ToString() => Name;
+    }
+
+    private static readonly Dictionary<string, FlowStep> Steps = new FlowStep[]
+    {
+        new("s3 put original", true, (r, sub) => r.Method == "PUT" && r.PathAndQuery.Contains($"/originals/{sub}/", StringComparison.Ordinal)),
+        new("s3 put rendition", true, (r, sub) => r.Method == "PUT" && r.PathAndQuery.Contains($"/renditions/{sub}/", StringComparison.Ordinal)),
+        new("s3 get original", true, (r, sub) => r.Method == "GET" && r.PathAndQuery.Contains($"/originals/{sub}/", StringComparison.Ordinal)),
+        new("s3 delete", true, (r, sub) => r.Method == "DELETE" && r.PathAndQuery.Contains($"/{sub}/", StringComparison.Ordinal)),
+        new("dynamodb create", false, (r, sub) => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal) && r.Body.Contains("attribute_not_exists", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal)),
+        new("dynamodb claim", false, (r, sub) => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal) && r.Body.Contains("\"Processing\"", StringComparison.Ordinal)),
+        new("dynamodb commit", false, (r, sub) => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal) && r.Body.Contains("#version", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal)),
+        new("dynamodb discard", false, (r, sub) => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal) && r.Body.Contains("\"Discarded\"", StringComparison.Ordinal)),
+        new("dynamodb get", false, (r, sub) => r.Operation == "GetItem" && r.Body.Contains(sub, StringComparison.Ordinal)),
+    }.ToDictionary(s => s.Name);
+
+    public static TheoryData<string, ProxyFault, int> DirectUploadFaults => Cases(
+        ["s3 put original", "s3 put rendition", "dynamodb create"],
+        [ProxyFault.ResetBeforeForwarding, ProxyFault.ForwardThenReset, ProxyFault.HoldThenForwardLate]);
+
+    public static TheoryData<string, ProxyFault, int> CompleteFaults => Cases(
+        ["dynamodb claim", "s3 get original", "s3 put rendition", "dynamodb commit"],
+        [ProxyFault.ResetBeforeForwarding, ProxyFault.ForwardThenReset, ProxyFault.HoldThenForwardLate]);
+
+    public static TheoryData<string, ProxyFault, int> DeleteFaults => Cases(
+        ["dynamodb discard", "s3 delete"],
+        [ProxyFault.ResetBeforeForwarding, ProxyFault.ForwardThenReset, ProxyFault.HoldThenForwardLate]);
+
+    /// <summary>Each fault once (the SDK's retry then passes: an applied write answers with a failed condition) and twice (the retry fails as well).</summary>
+    private static TheoryData<string, ProxyFault, int> Cases(string[] steps, ProxyFault[] faults)
+    {
+        var data = new TheoryData<string, ProxyFault, int>();
+        foreach (var step in steps)
+        {
+            foreach (var fault in faults)
+            {
+                data.Add(step, fault, 2);
+                if (fault == ProxyFault.ForwardThenReset)
+                {
+                    data.Add(step, fault, 1);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DirectUploadFaults))]
+    [InlineData("dynamodb create", ProxyFault.TrickleAnswer, 2)]
+    public async Task A_direct_upload_keeps_the_invariants_when_one_storage_call_fails(string step, ProxyFault fault, int times)
+    {
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
+        Inject(step, sub, fault, times);
+        var answer = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "faulted.jpg", "image/jpeg", Timeout());
+        fixture.S3Proxy.Clear();
+        fixture.DynamoDbProxy.Clear();
+        AssertFaultMet(step);
+
+        AssertAnsweredWell(answer);
+        Assert.True(answer.Status is HttpStatusCode.Created or HttpStatusCode.ServiceUnavailable, $"{(int)answer.Status} {answer.Body}");
+        await AssertReadyItemsAreWholeAsync(sub);
+
+        await LandLateWritesAsync();
+        await AssertReadyItemsAreWholeAsync(sub);
+        var live = await EventuallyAsync(async () =>
+        {
+            var items = await LiveItemsAsync(sub);
+            // (2) a 201 is a Ready image; (3) a refused upload leaves no item (a late create is removed in the background).
+            return answer.Status == HttpStatusCode.Created ? items.Count == 1 && items[0].Status == ImageStatus.Ready && items[0].Id == answer.Id : items.Count == 0;
+        }, "the items to match the answer");
+        Assert.True(live, $"{(int)answer.Status}: items {string.Join(", ", (await LiveItemsAsync(sub)).Select(i => $"{i.Id} {i.Status}"))}");
+
+        await SweepAndAssertNothingUnreferencedAsync(sub);
+    }
+
+    [Theory]
+    [MemberData(nameof(CompleteFaults))]
+    [InlineData("dynamodb commit", ProxyFault.TrickleAnswer, 2)]
+    public async Task A_presigned_upload_keeps_the_invariants_when_one_storage_call_fails_and_a_retry_finishes_it(string step, ProxyFault fault, int times)
+    {
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
+        var jpeg = TestImages.Jpeg(320, 240);
+        var ticket = await ApiCalls.CreateUploadAsync(client, "presigned.jpg", "image/jpeg", jpeg.Length, Timeout());
+        Assert.Equal(HttpStatusCode.Created, ticket.Status);
+
+        // The PUT's event and the complete race for the claim; whichever makes the faulted call meets the fault.
+        Inject(step, sub, fault, times);
+        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket.Body!, jpeg, Timeout()));
+        var answer = await ApiCalls.CompleteAsync(client, ticket.Id!, Timeout());
+        AssertAnsweredWell(answer);
+        await AssertReadyItemsAreWholeAsync(sub);
+
+        await LandLateWritesAsync();
+        fixture.S3Proxy.Clear();
+        fixture.DynamoDbProxy.Clear();
+        AssertFaultMet(step);
+        await AssertReadyItemsAreWholeAsync(sub);
+
+        var settled = await ApiCalls.CompleteUntilSettledAsync(client, ticket.Id!, Timeout());
+        Assert.True(settled.ImageStatus == "Ready", $"{(int)settled.Status} {settled.Body}");
+        Assert.Equal(6, ((JsonArray)settled.Body!["renditions"]!).Count);
+        await AssertReadyItemsAreWholeAsync(sub);
+        await SweepAndAssertNothingUnreferencedAsync(sub);
+    }
+
+    [Theory]
+    [MemberData(nameof(DeleteFaults))]
+    public async Task A_delete_keeps_the_invariants_when_one_storage_call_fails_and_a_repeat_finishes_it(string step, ProxyFault fault, int times)
+    {
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
+        var uploaded = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "doomed.jpg", "image/jpeg", Timeout());
+        Assert.Equal(HttpStatusCode.Created, uploaded.Status);
+
+        Inject(step, sub, fault, times);
+        using (var deleted = await client.DeleteAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout()))
+        {
+            Assert.True(deleted.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound or HttpStatusCode.ServiceUnavailable, $"{(int)deleted.StatusCode}");
+            if (deleted.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                Assert.NotNull(deleted.Headers.RetryAfter);
+            }
+        }
+
+        await AssertReadyItemsAreWholeAsync(sub);
+        await LandLateWritesAsync();
+        fixture.S3Proxy.Clear();
+        fixture.DynamoDbProxy.Clear();
+        AssertFaultMet(step);
+        await AssertReadyItemsAreWholeAsync(sub);
+
+        using (var again = await client.DeleteAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout()))
+        {
+            Assert.True(again.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound, $"{(int)again.StatusCode}");
+        }
+
+        using (var get = await client.GetAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout()))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        }
+
+        await SweepAndAssertNothingUnreferencedAsync(sub);
+        Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout()));
+        Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout()));
+    }
+
+    [Fact]
+    public async Task The_services_own_sweeper_removes_unreferenced_objects_within_its_grace_and_interval()
+    {
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
+        var kept = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "kept.jpg", "image/jpeg", Timeout());
+        Assert.Equal(HttpStatusCode.Created, kept.Status);
+
+        // What a crashed worker leaves: a rendition of an attempt no item names, and an original of an id with no item.
+        var orphanId = ImageId.New();
+        var stray = ImageKeys.Rendition(sub, kept.Id!, "deadattempt1", "thumb", EncodedFormat.Jpeg);
+        var orphan = ImageKeys.Original(sub, orphanId, "jpg");
+        await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["RenditionsBucketName"], Key = stray, ContentBody = "x" }, Timeout());
+        await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["OriginalsBucketName"], Key = orphan, ContentBody = "x" }, Timeout());
+        var planted = DateTimeOffset.UtcNow;
+
+        var bound = FaultAppHostFixture.SweepGrace + FaultAppHostFixture.SweepInterval + TimeSpan.FromSeconds(10);
+        while (await ExistsAsync("RenditionsBucketName", stray) || await ExistsAsync("OriginalsBucketName", orphan))
+        {
+            Assert.True(DateTimeOffset.UtcNow - planted < bound, $"not swept within {bound}");
+            await Task.Delay(500, Timeout());
+        }
+
+        var removedAfter = DateTimeOffset.UtcNow - planted;
+        TestContext.Current.TestOutputHelper?.WriteLine($"swept after {removedAfter.TotalSeconds:F1} s (grace {FaultAppHostFixture.SweepGrace.TotalSeconds} s, interval {FaultAppHostFixture.SweepInterval.TotalSeconds} s)");
+        Assert.True(removedAfter >= FaultAppHostFixture.SweepGrace, $"removed after {removedAfter}, inside the grace");
+
+        // The orphan's id is fenced, and the image that was there is untouched.
+        var fenced = await Store.GetAsync(sub, orphanId, Timeout());
+        Assert.Equal(ImageStatus.Discarded, fenced?.Status);
+        await AssertReadyItemsAreWholeAsync(sub);
+        Assert.Equal(7, (await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout())).Count
+            + (await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout())).Count);
+    }
+
+    private async Task<bool> ExistsAsync(string bucket, string key) =>
+        (await fixture.ListKeysAsync(fixture.Environment[bucket], key, Timeout())).Contains(key);
+
+    private void Inject(string step, string sub, ProxyFault fault, int times)
+    {
+        var chosen = Steps[step];
+        (chosen.S3 ? fixture.S3Proxy : fixture.DynamoDbProxy).Inject(r => chosen.Matches(r, sub), fault, times);
+    }
+
+    /// <summary>The fault was met: the flow made the call it was meant to break.</summary>
+    private void AssertFaultMet(string step)
+    {
+        var proxy = Steps[step].S3 ? fixture.S3Proxy : fixture.DynamoDbProxy;
+        Assert.NotEmpty(proxy.Faulted);
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Join(Environment.NewLine, proxy.Faulted.Select(f => $"{f.Fault}: {f.Request}")));
+    }
+
+    private static void AssertAnsweredWell(ApiAnswer answer)
+    {
+        Assert.True(answer.Status is HttpStatusCode.OK or HttpStatusCode.Created || (answer.IsRetryable && answer.RetryAfter > TimeSpan.Zero),
+            $"{(int)answer.Status} {answer.Body}");
+    }
+
+    private async Task LandLateWritesAsync()
+    {
+        await fixture.S3Proxy.LandHeldRequestsAsync();
+        await fixture.DynamoDbProxy.LandHeldRequestsAsync();
+    }
+
+    private DynamoDbImageMetadataStore Store => new(fixture.DynamoDb, Options.Create(new StorageOptions { Table = fixture.Environment["ImagesTableName"] }), TimeProvider.System);
+
+    /// <summary>Every item of the user as stored, tombstones left out (read straight from the table, not through the service).</summary>
+    private async Task<List<ImageRecord>> LiveItemsAsync(string sub)
+    {
+        var items = new List<ImageRecord>();
+        var response = await fixture.DynamoDb.QueryAsync(new QueryRequest
+        {
+            TableName = fixture.Environment["ImagesTableName"],
+            KeyConditionExpression = "PK = :pk",
+            ExpressionAttributeValues = new() { [":pk"] = new AttributeValue { S = DynamoDbImageMetadataStore.PartitionKey(sub) } },
+            ConsistentRead = true,
+        }, Timeout());
+        foreach (var item in response.Items ?? [])
+        {
+            if (await Store.GetAsync(sub, item["Id"].S, Timeout()) is { Status: not ImageStatus.Discarded } live)
+            {
+                items.Add(live);
+            }
+        }
+
+        return items;
+    }
+
+    /// <summary>Invariant 1: every item of the user that reads Ready has its original and every rendition it lists.</summary>
+    private async Task AssertReadyItemsAreWholeAsync(string sub)
+    {
+        var originals = await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout());
+        var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout());
+        foreach (var item in (await LiveItemsAsync(sub)).Where(i => i.Status == ImageStatus.Ready))
+        {
+            Assert.Contains(item.OriginalKey, originals);
+            Assert.Equal(6, item.Renditions.Count);
+            Assert.All(item.Renditions, r => Assert.Contains(r.Key, renditions));
+        }
+    }
+
+    /// <summary>Invariant 4: after a sweep (the service's code, run here with no grace: nothing is in flight) every object of the user is referenced.</summary>
+    private async Task SweepAndAssertNothingUnreferencedAsync(string sub)
+    {
+        var storage = Options.Create(new StorageOptions
+        {
+            OriginalsBucket = fixture.Environment["OriginalsBucketName"],
+            RenditionsBucket = fixture.Environment["RenditionsBucketName"],
+            Table = fixture.Environment["ImagesTableName"],
+        });
+        var objects = new S3ObjectStore(fixture.S3);
+        var remover = new ImageRemover(Store, objects, storage, TimeProvider.System, NullLogger<ImageRemover>.Instance);
+        var sweeper = new OrphanSweeper(objects, Store, remover, new RefusedUploads(), storage,
+            Options.Create(new ProcessingOptions { ClaimTimeout = FaultAppHostFixture.ClaimTimeout }), Options.Create(new SweeperOptions { Grace = TimeSpan.Zero }),
+            TimeProvider.System, NullLogger<OrphanSweeper>.Instance);
+        await sweeper.SweepAsync(Timeout());
+
+        var live = await LiveItemsAsync(sub);
+        var referenced = live.Where(i => i.Status != ImageStatus.Failed).Select(i => i.OriginalKey)
+            .Concat(live.SelectMany(i => i.Renditions.Select(r => r.Key))).ToHashSet();
+        var objectsOfUser = (await fixture.ListKeysAsync(storage.Value.OriginalsBucket, $"originals/{sub}/", Timeout()))
+            .Concat(await fixture.ListKeysAsync(storage.Value.RenditionsBucket, $"renditions/{sub}/", Timeout()));
+        Assert.All(objectsOfUser, key => Assert.Contains(key, referenced));
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine($"gave up waiting for {what}");
+                return false;
+            }
+
+            await Task.Delay(250, Timeout());
+        }
+
+        return true;
+    }
+}
