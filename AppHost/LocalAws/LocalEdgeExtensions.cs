@@ -20,8 +20,10 @@ public static class LocalEdgeExtensions
         ArgumentNullException.ThrowIfNull(backend);
         var root = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
         var output = Path.Combine(root, "artifacts", "web-local");
+        var marker = PrepareWebBuild(Path.Combine(root, "Web"), output);
         var webBuild = builder.AddExecutable("web-build", "dotnet", root,
-            "publish", Path.Combine("Web", "Web.csproj"), "-c", "Release", "-o", output, "--nologo", "-v", "quiet");
+            "publish", Path.Combine("Web", "Web.csproj"), "-c", "Release", "-o", output, "--nologo", "-v", "quiet",
+            $"-p:LocalPublishMarker={marker}");
 
         return builder.AddProject<Projects.LocalEdge>("edge")
             .WithEndpoint("http", endpoint => endpoint.Port = EdgePort(builder.Configuration))
@@ -39,5 +41,40 @@ public static class LocalEdgeExtensions
             .WithHttpHealthCheck("/health")
             .WaitForCompletion(webBuild)
             .WaitFor(api);
+    }
+
+    /// <summary>
+    /// Makes the local web build self-healing: the publish marks its end (<c>.publish-complete</c>); when the mark is
+    /// missing, the last publish was interrupted (or never ran), and its compressed files, which incremental builds
+    /// would keep even when empty or cut short, are removed with the output so this build makes them again. The mark is
+    /// removed before this build starts, so an interruption of this one is noticed next time.
+    /// </summary>
+    /// <returns>The marker file the publish writes when it completes.</returns>
+    public static string PrepareWebBuild(string webProjectDirectory, string output)
+    {
+        var marker = Path.Combine(output, ".publish-complete");
+        if (!File.Exists(marker))
+        {
+            var intermediate = Path.Combine(webProjectDirectory, "obj", "Release");
+            if (Directory.Exists(intermediate))
+            {
+                foreach (var compressed in Directory.EnumerateDirectories(intermediate, "compressed", SearchOption.AllDirectories).ToList())
+                {
+                    Directory.Delete(compressed, recursive: true);
+                }
+            }
+
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        }
+
+        else
+        {
+            File.Delete(marker);
+        }
+
+        return marker;
     }
 }

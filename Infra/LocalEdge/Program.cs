@@ -26,5 +26,6 @@ app.MapGet("/appsettings.json", (HttpContext context, IConfiguration configurati
 });
 app.MapReverseProxy();
 // Everything no route took is the web bucket's ("{**path}": the default fallback pattern skips paths that look like files).
-app.MapFallback("{**path}", context => StaticSite.ServeAsync(context, context.RequestServices.GetRequiredService<EdgeSettings>()));
+app.MapFallback("{**path}", context => StaticSite.ServeAsync(context, context.RequestServices.GetRequiredService<EdgeSettings>(),
+    context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StaticSite))));
 await app.RunAsync();

@@ -10,7 +10,9 @@ public static class StaticSite
 {
     private static readonly FileExtensionContentTypeProvider ContentTypes = CreateContentTypes();
 
-    public static async Task ServeAsync(HttpContext context, EdgeSettings settings)
+    private static readonly (string Encoding, string Extension)[] Encodings = [("br", ".br"), ("gzip", ".gz")];
+
+    public static async Task ServeAsync(HttpContext context, EdgeSettings settings, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(settings);
@@ -43,14 +45,24 @@ public static class StaticSite
         response.Headers.CacheControl = "no-cache";
         response.Headers.LastModified = File.GetLastWriteTimeUtc(file).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var accepts = request.Headers.AcceptEncoding.ToString();
-        foreach (var (encoding, extension) in new[] { ("br", ".br"), ("gzip", ".gz") })
+        var identityLength = new FileInfo(file).Length;
+        foreach (var (encoding, extension) in Encodings)
         {
-            if (accepts.Contains(encoding, StringComparison.OrdinalIgnoreCase) && File.Exists(file + extension))
+            if (!accepts.Contains(encoding, StringComparison.OrdinalIgnoreCase) || !File.Exists(file + extension))
             {
-                response.Headers.ContentEncoding = encoding;
-                file += extension;
-                break;
+                continue;
             }
+
+            // An interrupted build can leave an empty variant of a file that is not empty: serve the file itself.
+            if (new FileInfo(file + extension).Length == 0 && identityLength > 0)
+            {
+                logger.LogWarning("Served {Path} ({Bytes} bytes) without {Encoding}: its precompressed file is empty (an interrupted build?)", path, identityLength, encoding);
+                continue;
+            }
+
+            response.Headers.ContentEncoding = encoding;
+            file += extension;
+            break;
         }
 
         response.ContentLength = new FileInfo(file).Length;
