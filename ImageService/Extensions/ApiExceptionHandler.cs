@@ -29,6 +29,7 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             UploadNotFoundException notUploaded => (409, "Not uploaded yet", notUploaded.Message, null),
             UnauthorizedAccessException => (401, "Unauthorized", "The token's subject is not usable.", null),
             PipelineBusyException busy => (503, "Busy", busy.Message, 2),
+            UploadInProgressException inProgress => (503, "Upload in progress", inProgress.Message, 2),
             AmazonServiceException or AmazonClientException or HttpRequestException or TimeoutException
                 or TaskCanceledException when !httpContext.RequestAborted.IsCancellationRequested
                 => (503, "Storage unavailable", "A storage service did not answer; nothing was changed. Retry shortly.", 5),

@@ -94,7 +94,12 @@ public sealed class PresignedUploads(
             return null;
         }
 
-        return await ProcessAsync(image, cancellationToken);
+        // An event is done only when the upload is: while another worker holds the claim, fail it, so it is delivered
+        // again (Lambda retries a failed S3 invocation) and finishes the work should that worker die.
+        var result = await ProcessAsync(image, cancellationToken);
+        return result is { Status: ImageStatus.Pending or ImageStatus.Processing }
+            ? throw new UploadInProgressException($"Upload {image.Id} is being processed by another worker; deliver the event again later.")
+            : result;
     }
 
     /// <summary>The <c>complete</c> path: processes a presigned upload unless that has happened already.</summary>

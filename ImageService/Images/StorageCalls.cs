@@ -12,6 +12,16 @@ public sealed class UnknownOutcomeException : TimeoutException
     public UnknownOutcomeException(string message, Exception inner) : base(message, inner) { }
 }
 
+/// <summary>Another worker holds the upload's claim: try again later (503, and a failed S3 event so it is redelivered).</summary>
+public sealed class UploadInProgressException : Exception
+{
+    public UploadInProgressException() { }
+
+    public UploadInProgressException(string message) : base(message) { }
+
+    public UploadInProgressException(string message, Exception inner) : base(message, inner) { }
+}
+
 /// <summary>Deadlines for storage calls, and which failures say nothing about whether a write happened.</summary>
 public static class StorageCalls
 {

@@ -25,6 +25,9 @@ public class AppHostFixture : IAsyncLifetime
     /// <summary>The resource that serves the API: the service itself, or the local HTTP API in Lambda mode.</summary>
     public virtual string ApiResource => "imageservice";
 
+    /// <summary>Extra environment for the local Lambda service in Lambda mode (e.g. <c>Lambda__TimeoutSeconds</c>).</summary>
+    protected virtual IReadOnlyDictionary<string, string> LambdaEnvironment { get; } = new Dictionary<string, string>();
+
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 
     private DistributedApplication? _app;
@@ -51,6 +54,15 @@ public class AppHostFixture : IAsyncLifetime
         foreach (var (name, value) in ServiceEnvironment)
         {
             service.WithEnvironment(name, value);
+        }
+
+        if (builder.Resources.OfType<ProjectResource>().SingleOrDefault(r => r.Name == "lambda") is { } lambdaResource)
+        {
+            var lambda = builder.CreateResourceBuilder(lambdaResource);
+            foreach (var (name, value) in LambdaEnvironment)
+            {
+                lambda.WithEnvironment(name, value);
+            }
         }
 
         _app = await builder.BuildAsync(cts.Token);

@@ -87,19 +87,19 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
 
         AssertAnsweredWell(answer);
         Assert.True(answer.Status is HttpStatusCode.Created or HttpStatusCode.ServiceUnavailable, $"{(int)answer.Status} {answer.Body}");
-        await AssertReadyItemsAreWholeAsync(sub);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
 
         await LandLateWritesAsync();
-        await AssertReadyItemsAreWholeAsync(sub);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
         var live = await EventuallyAsync(async () =>
         {
-            var items = await LiveItemsAsync(sub);
+            var items = await StoredImages.LiveItemsAsync(fixture, sub, Timeout());
             // (2) a 201 is a Ready image; (3) a refused upload leaves no item (a late create is removed in the background).
             return answer.Status == HttpStatusCode.Created ? items.Count == 1 && items[0].Status == ImageStatus.Ready && items[0].Id == answer.Id : items.Count == 0;
         }, "the items to match the answer");
-        Assert.True(live, $"{(int)answer.Status}: items {string.Join(", ", (await LiveItemsAsync(sub)).Select(i => $"{i.Id} {i.Status}"))}");
+        Assert.True(live, $"{(int)answer.Status}: items {string.Join(", ", (await StoredImages.LiveItemsAsync(fixture, sub, Timeout())).Select(i => $"{i.Id} {i.Status}"))}");
 
-        await SweepAndAssertNothingUnreferencedAsync(sub);
+        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout());
     }
 
     [Theory]
@@ -117,19 +117,19 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
         Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket.Body!, jpeg, Timeout()));
         var answer = await ApiCalls.CompleteAsync(client, ticket.Id!, Timeout());
         AssertAnsweredWell(answer);
-        await AssertReadyItemsAreWholeAsync(sub);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
 
         await LandLateWritesAsync();
         fixture.S3Proxy.Clear();
         fixture.DynamoDbProxy.Clear();
         AssertFaultMet(step);
-        await AssertReadyItemsAreWholeAsync(sub);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
 
         var settled = await ApiCalls.CompleteUntilSettledAsync(client, ticket.Id!, Timeout());
         Assert.True(settled.ImageStatus == "Ready", $"{(int)settled.Status} {settled.Body}");
         Assert.Equal(6, ((JsonArray)settled.Body!["renditions"]!).Count);
-        await AssertReadyItemsAreWholeAsync(sub);
-        await SweepAndAssertNothingUnreferencedAsync(sub);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout());
     }
 
     [Theory]
@@ -150,12 +150,12 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
             }
         }
 
-        await AssertReadyItemsAreWholeAsync(sub);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
         await LandLateWritesAsync();
         fixture.S3Proxy.Clear();
         fixture.DynamoDbProxy.Clear();
         AssertFaultMet(step);
-        await AssertReadyItemsAreWholeAsync(sub);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
 
         using (var again = await client.DeleteAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout()))
         {
@@ -167,7 +167,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
             Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
         }
 
-        await SweepAndAssertNothingUnreferencedAsync(sub);
+        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout());
         Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout()));
         Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout()));
     }
@@ -199,9 +199,9 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
         Assert.True(removedAfter >= FaultAppHostFixture.SweepGrace, $"removed after {removedAfter}, inside the grace");
 
         // The orphan's id is fenced, and the image that was there is untouched.
-        var fenced = await Store.GetAsync(sub, orphanId, Timeout());
+        var fenced = await StoredImages.Store(fixture).GetAsync(sub, orphanId, Timeout());
         Assert.Equal(ImageStatus.Discarded, fenced?.Status);
-        await AssertReadyItemsAreWholeAsync(sub);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
         Assert.Equal(7, (await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout())).Count
             + (await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout())).Count);
     }
@@ -233,67 +233,6 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
     {
         await fixture.S3Proxy.LandHeldRequestsAsync();
         await fixture.DynamoDbProxy.LandHeldRequestsAsync();
-    }
-
-    private DynamoDbImageMetadataStore Store => new(fixture.DynamoDb, Options.Create(new StorageOptions { Table = fixture.Environment["ImagesTableName"] }), TimeProvider.System);
-
-    /// <summary>Every item of the user as stored, tombstones left out (read straight from the table, not through the service).</summary>
-    private async Task<List<ImageRecord>> LiveItemsAsync(string sub)
-    {
-        var items = new List<ImageRecord>();
-        var response = await fixture.DynamoDb.QueryAsync(new QueryRequest
-        {
-            TableName = fixture.Environment["ImagesTableName"],
-            KeyConditionExpression = "PK = :pk",
-            ExpressionAttributeValues = new() { [":pk"] = new AttributeValue { S = DynamoDbImageMetadataStore.PartitionKey(sub) } },
-            ConsistentRead = true,
-        }, Timeout());
-        foreach (var item in response.Items ?? [])
-        {
-            if (await Store.GetAsync(sub, item["Id"].S, Timeout()) is { Status: not ImageStatus.Discarded } live)
-            {
-                items.Add(live);
-            }
-        }
-
-        return items;
-    }
-
-    /// <summary>Invariant 1: every item of the user that reads Ready has its original and every rendition it lists.</summary>
-    private async Task AssertReadyItemsAreWholeAsync(string sub)
-    {
-        var originals = await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout());
-        var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout());
-        foreach (var item in (await LiveItemsAsync(sub)).Where(i => i.Status == ImageStatus.Ready))
-        {
-            Assert.Contains(item.OriginalKey, originals);
-            Assert.Equal(6, item.Renditions.Count);
-            Assert.All(item.Renditions, r => Assert.Contains(r.Key, renditions));
-        }
-    }
-
-    /// <summary>Invariant 4: after a sweep (the service's code, run here with no grace: nothing is in flight) every object of the user is referenced.</summary>
-    private async Task SweepAndAssertNothingUnreferencedAsync(string sub)
-    {
-        var storage = Options.Create(new StorageOptions
-        {
-            OriginalsBucket = fixture.Environment["OriginalsBucketName"],
-            RenditionsBucket = fixture.Environment["RenditionsBucketName"],
-            Table = fixture.Environment["ImagesTableName"],
-        });
-        var objects = new S3ObjectStore(fixture.S3);
-        var remover = new ImageRemover(Store, objects, storage, TimeProvider.System, NullLogger<ImageRemover>.Instance);
-        var sweeper = new OrphanSweeper(objects, Store, remover, new RefusedUploads(), storage,
-            Options.Create(new ProcessingOptions { ClaimTimeout = FaultAppHostFixture.ClaimTimeout }), Options.Create(new SweeperOptions { Grace = TimeSpan.Zero }),
-            TimeProvider.System, NullLogger<OrphanSweeper>.Instance);
-        await sweeper.SweepAsync(Timeout());
-
-        var live = await LiveItemsAsync(sub);
-        var referenced = live.Where(i => i.Status != ImageStatus.Failed).Select(i => i.OriginalKey)
-            .Concat(live.SelectMany(i => i.Renditions.Select(r => r.Key))).ToHashSet();
-        var objectsOfUser = (await fixture.ListKeysAsync(storage.Value.OriginalsBucket, $"originals/{sub}/", Timeout()))
-            .Concat(await fixture.ListKeysAsync(storage.Value.RenditionsBucket, $"renditions/{sub}/", Timeout()));
-        Assert.All(objectsOfUser, key => Assert.Contains(key, referenced));
     }
 
     private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, string what)

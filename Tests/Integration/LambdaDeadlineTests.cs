@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using ImageAspire.Tests.Infrastructure;
+using ImageAspire.Tests.Support;
+
+namespace ImageAspire.Tests.Integration;
+
+/// <summary>Lambda mode with a 6 s function timeout, the service reaching its stores through the fault proxies.</summary>
+public sealed class LambdaFaultAppHostFixture : ProxiedAppHostFixture
+{
+    public static readonly TimeSpan FunctionTimeout = TimeSpan.FromSeconds(6);
+
+    protected override string[] Arguments => ["ImageService:Mode=lambda", "Web:Enabled=false"];
+
+    public override string ApiResource => "lambda";
+
+    protected override IReadOnlyDictionary<string, string> LambdaEnvironment { get; } = new Dictionary<string, string>
+    {
+        ["Lambda__TimeoutSeconds"] = FunctionTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class LambdaFaultAppHostGroup : ICollectionFixture<LambdaFaultAppHostFixture>
+{
+    public const string Name = "apphost-lambda-faults";
+}
+
+[Collection(LambdaFaultAppHostGroup.Name)]
+public sealed class LambdaDeadlineTests(LambdaFaultAppHostFixture fixture)
+{
+    private static CancellationToken Timeout(int seconds = 180) =>
+        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
+
+    [Fact]
+    public async Task An_s3_event_invocation_cut_off_at_its_deadline_mid_commit_is_finished_by_the_events_retry()
+    {
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
+        var jpeg = TestImages.Jpeg(640, 480);
+        var ticket = await ApiCalls.CreateUploadAsync(client, "deadline.jpg", "image/jpeg", jpeg.Length, Timeout());
+        Assert.Equal(HttpStatusCode.Created, ticket.Status);
+
+        // The commit (and the SDK's retry of it) is held past the function's deadline, then applied late.
+        fixture.DynamoDbProxy.Inject(r => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal)
+            && r.Body.Contains("#version", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal), ProxyFault.HoldThenForwardLate, times: 2);
+        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket.Body!, jpeg, Timeout()));
+
+        // Nobody calls complete: only the S3 event, delivered again after the cut-off invocation failed, can finish it.
+        var started = DateTimeOffset.UtcNow;
+        JsonObject image;
+        do
+        {
+            await Task.Delay(500, Timeout());
+            await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+            image = (await client.GetFromJsonAsync<JsonObject>($"/api/images/{ticket.Id}", Timeout()))!;
+            Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(90), $"still {(string?)image["status"]}");
+        }
+        while ((string?)image["status"] != "Ready");
+
+        Assert.NotEmpty(fixture.DynamoDbProxy.Faulted);
+        TestContext.Current.TestOutputHelper?.WriteLine($"Ready {(DateTimeOffset.UtcNow - started).TotalSeconds:F1} s after the PUT; held commits: {fixture.DynamoDbProxy.Faulted.Count}");
+        await fixture.DynamoDbProxy.LandHeldRequestsAsync();
+        fixture.DynamoDbProxy.Clear();
+
+        // The cut-off attempt's commit landed late and failed its condition: the item names the retry's attempt.
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        var stored = Assert.Single(await StoredImages.LiveItemsAsync(fixture, sub, Timeout()));
+        Assert.Equal(ImageAspire.ImageService.Storage.ImageStatus.Ready, stored.Status);
+        Assert.Equal(6, ((JsonArray)image["renditions"]!).Count);
+        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, TimeSpan.FromMinutes(2), Timeout());
+    }
+}

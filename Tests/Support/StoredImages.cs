@@ -1,0 +1,80 @@
+using Amazon.DynamoDBv2.Model;
+using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Processing;
+using ImageAspire.ImageService.Storage;
+using ImageAspire.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace ImageAspire.Tests.Support;
+
+/// <summary>The data invariants, checked on what the emulators hold (not through the service).</summary>
+public static class StoredImages
+{
+    public static DynamoDbImageMetadataStore Store(AppHostFixture fixture) =>
+        new(fixture.DynamoDb, Options.Create(new StorageOptions { Table = fixture.Environment["ImagesTableName"] }), TimeProvider.System);
+
+    /// <summary>Every item of the user as stored, tombstones left out.</summary>
+    public static async Task<List<ImageRecord>> LiveItemsAsync(AppHostFixture fixture, string sub, CancellationToken cancellationToken)
+    {
+        var store = Store(fixture);
+        var items = new List<ImageRecord>();
+        var response = await fixture.DynamoDb.QueryAsync(new QueryRequest
+        {
+            TableName = fixture.Environment["ImagesTableName"],
+            KeyConditionExpression = "PK = :pk",
+            ExpressionAttributeValues = new() { [":pk"] = new AttributeValue { S = DynamoDbImageMetadataStore.PartitionKey(sub) } },
+            ConsistentRead = true,
+        }, cancellationToken);
+        foreach (var item in response.Items ?? [])
+        {
+            if (await store.GetAsync(sub, item["Id"].S, cancellationToken) is { Status: not ImageStatus.Discarded } live)
+            {
+                items.Add(live);
+            }
+        }
+
+        return items;
+    }
+
+    /// <summary>Invariant 1: every item of the user that reads Ready has its original and every rendition it lists.</summary>
+    public static async Task AssertReadyItemsAreWholeAsync(AppHostFixture fixture, string sub, CancellationToken cancellationToken)
+    {
+        var originals = await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", cancellationToken);
+        var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", cancellationToken);
+        foreach (var item in (await LiveItemsAsync(fixture, sub, cancellationToken)).Where(i => i.Status == ImageStatus.Ready))
+        {
+            Assert.Contains(item.OriginalKey, originals);
+            Assert.Equal(6, item.Renditions.Count);
+            Assert.All(item.Renditions, r => Assert.Contains(r.Key, renditions));
+        }
+    }
+
+    /// <summary>
+    /// Invariant 4: after a sweep (the service's own sweeper code, run here with no grace, so only when nothing is in
+    /// flight) every object of the user is referenced by a live item.
+    /// </summary>
+    public static async Task SweepAndAssertNothingUnreferencedAsync(AppHostFixture fixture, string sub, TimeSpan claimTimeout, CancellationToken cancellationToken)
+    {
+        var storage = Options.Create(new StorageOptions
+        {
+            OriginalsBucket = fixture.Environment["OriginalsBucketName"],
+            RenditionsBucket = fixture.Environment["RenditionsBucketName"],
+            Table = fixture.Environment["ImagesTableName"],
+        });
+        var store = Store(fixture);
+        var objects = new S3ObjectStore(fixture.S3);
+        var remover = new ImageRemover(store, objects, storage, TimeProvider.System, NullLogger<ImageRemover>.Instance);
+        var sweeper = new OrphanSweeper(objects, store, remover, new RefusedUploads(), storage,
+            Options.Create(new ProcessingOptions { ClaimTimeout = claimTimeout }), Options.Create(new SweeperOptions { Grace = TimeSpan.Zero }),
+            TimeProvider.System, NullLogger<OrphanSweeper>.Instance);
+        await sweeper.SweepAsync(cancellationToken);
+
+        var live = await LiveItemsAsync(fixture, sub, cancellationToken);
+        var referenced = live.Where(i => i.Status != ImageStatus.Failed).Select(i => i.OriginalKey)
+            .Concat(live.SelectMany(i => i.Renditions.Select(r => r.Key))).ToHashSet();
+        var objectsOfUser = (await fixture.ListKeysAsync(storage.Value.OriginalsBucket, $"originals/{sub}/", cancellationToken))
+            .Concat(await fixture.ListKeysAsync(storage.Value.RenditionsBucket, $"renditions/{sub}/", cancellationToken));
+        Assert.All(objectsOfUser, key => Assert.Contains(key, referenced));
+    }
+}
