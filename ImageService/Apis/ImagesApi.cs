@@ -17,10 +17,12 @@ public static class ImagesApi
     {
         var api = app.MapGroup("/api/images").WithTags("Images").RequireRateLimiting(RateLimitingExtensions.PerUserPolicy);
         // No Accepts<>() metadata: it would make the framework answer a bare 415 before the handler can explain.
-        api.MapPost("/", UploadImages).WithName("UploadImages").DisableAntiforgery();
-        api.MapGet("/", ListImages).WithName("ListImages");
-        api.MapGet("/{id}", GetImage).WithName("GetImage");
-        api.MapDelete("/{id}", DeleteImage).WithName("DeleteImage");
+        api.MapPost("/", UploadImages).WithName("UploadImages").DisableAntiforgery()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/", ListImages).WithName("ListImages").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/{id}", GetImage).WithName("GetImage").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapDelete("/{id}", DeleteImage).WithName("DeleteImage").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -31,7 +33,7 @@ public static class ImagesApi
     {
         if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported request format",
+            return ApiResults.Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported request format",
                 "Send multipart/form-data with one or more parts named 'file', or use POST /api/uploads for a presigned upload.");
         }
 
@@ -39,12 +41,12 @@ public static class ImagesApi
         var files = form.Files.GetFiles("file");
         if (files.Count == 0)
         {
-            return Problem(StatusCodes.Status400BadRequest, "No file", "The request has no part named 'file'.");
+            return ApiResults.Problem(StatusCodes.Status400BadRequest, "No file", "The request has no part named 'file'.");
         }
 
         if (files.Count > options.Value.MaxFilesPerRequest)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Too many files", $"At most {options.Value.MaxFilesPerRequest} files per request.");
+            return ApiResults.Problem(StatusCodes.Status400BadRequest, "Too many files", $"At most {options.Value.MaxFilesPerRequest} files per request.");
         }
 
         var owner = user.Owner();
@@ -68,13 +70,9 @@ public static class ImagesApi
                 stored.Add(await uploads.UploadAsync(owner, file.FileName, data, cancellationToken));
             }
         }
-        catch (ImageRejectedException ex)
-        {
-            await RemoveAsync(remover, refused, owner, stored);
-            return Problem(ex.StatusCode, ex.Title, ex.Message);
-        }
         catch
         {
+            // All or nothing; the exception is answered by ApiExceptionHandler.
             await RemoveAsync(remover, refused, owner, stored);
             throw;
         }
@@ -90,43 +88,24 @@ public static class ImagesApi
     {
         if (limit is < 1 or > MaxPageSize)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid limit", $"limit must be between 1 and {MaxPageSize}.");
+            return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid limit", $"limit must be between 1 and {MaxPageSize}.");
         }
 
-        try
-        {
-            var page = await library.ListAsync(user.Owner(), limit ?? DefaultPageSize, string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
-            return TypedResults.Ok(new ImageList(page.Items.Select(ImageResource.From).ToList(), page.NextCursor));
-        }
-        catch (InvalidCursorException ex)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid cursor", ex.Message);
-        }
+        var page = await library.ListAsync(user.Owner(), limit ?? DefaultPageSize, string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
+        return TypedResults.Ok(new ImageList(page.Items.Select(ImageResource.From).ToList(), page.NextCursor));
     }
 
     public static async Task<Results<Ok<ImageResource>, NotFound<ProblemDetails>>> GetImage(
         string id, ClaimsPrincipal user, ImageLibrary library, CancellationToken cancellationToken) =>
         await library.GetAsync(user.Owner(), id, cancellationToken) is { } image
             ? TypedResults.Ok(ImageResource.From(image))
-            : ImageNotFound(id);
+            : ApiResults.ImageNotFound(id);
 
     public static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteImage(
         string id, ClaimsPrincipal user, ImageLibrary library, CancellationToken cancellationToken) =>
         await library.DeleteAsync(user.Owner(), id, cancellationToken)
             ? TypedResults.NoContent()
-            : ImageNotFound(id);
-
-    /// <summary>The same answer for a missing image and for someone else's.</summary>
-    internal static NotFound<ProblemDetails> ImageNotFound(string id) => TypedResults.NotFound(new ProblemDetails
-    {
-        Status = StatusCodes.Status404NotFound,
-        Title = "Image not found",
-        Detail = $"There is no image '{id}'.",
-        Type = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
-    });
-
-    internal static ProblemHttpResult Problem(int status, string title, string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: status, title: title);
+            : ApiResults.ImageNotFound(id);
 
     /// <summary>All or nothing: the files stored before one failed are removed; those storage does not answer for, later.</summary>
     private static async Task RemoveAsync(ImageRemover remover, RefusedUploads refused, string owner, List<ImageRecord> stored)

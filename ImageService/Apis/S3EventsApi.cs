@@ -46,7 +46,7 @@ public static class S3EventsApi
         }
         catch (JsonException ex)
         {
-            return ImagesApi.Problem(StatusCodes.Status400BadRequest, "Invalid event", ex.Message);
+            return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid event", ex.Message);
         }
 
         using (document)

@@ -11,8 +11,11 @@ public static class UploadsApi
     public static IEndpointRouteBuilder MapUploadsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/uploads").WithTags("Uploads").RequireRateLimiting(RateLimitingExtensions.PerUserPolicy);
-        api.MapPost("/", CreateUpload).WithName("CreateUpload");
-        api.MapPost("/{id}/complete", CompleteUpload).WithName("CompleteUpload");
+        api.MapPost("/", CreateUpload).WithName("CreateUpload")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/{id}/complete", CompleteUpload).WithName("CompleteUpload")
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -27,34 +30,20 @@ public static class UploadsApi
         ArgumentNullException.ThrowIfNull(request);
         if (request.FileName?.Length > 1024)
         {
-            return ImagesApi.Problem(StatusCodes.Status400BadRequest, "Invalid file name", "The file name is longer than 1024 characters.");
+            return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid file name", "The file name is longer than 1024 characters.");
         }
 
-        try
-        {
-            var upload = await uploads.CreateAsync(user.Owner(), request.FileName, request.ContentType, request.Size, cancellationToken);
-            return TypedResults.Created($"/api/images/{upload.Image.Id}",
-                new UploadTicket(upload.Image.Id, upload.UploadUrl, upload.Headers, upload.ExpiresAt));
-        }
-        catch (ImageRejectedException ex)
-        {
-            return ImagesApi.Problem(ex.StatusCode, ex.Title, ex.Message);
-        }
+        var upload = await uploads.CreateAsync(user.Owner(), request.FileName, request.ContentType, request.Size, cancellationToken);
+        return TypedResults.Created($"/api/images/{upload.Image.Id}",
+            new UploadTicket(upload.Image.Id, upload.UploadUrl, upload.Headers, upload.ExpiresAt));
     }
 
     /// <summary>Processes an uploaded file now (idempotent; the S3 event does the same).</summary>
-    public static async Task<Results<Ok<ImageResource>, NotFound<ProblemDetails>, ProblemHttpResult>> CompleteUpload(
+    public static async Task<Results<Ok<ImageResource>, NotFound<ProblemDetails>>> CompleteUpload(
         string id, ClaimsPrincipal user, PresignedUploads uploads, CancellationToken cancellationToken)
     {
-        try
-        {
-            return await uploads.CompleteAsync(user.Owner(), id, cancellationToken) is { } image
-                ? TypedResults.Ok(ImageResource.From(image))
-                : ImagesApi.ImageNotFound(id);
-        }
-        catch (UploadNotFoundException ex)
-        {
-            return ImagesApi.Problem(StatusCodes.Status409Conflict, "Not uploaded yet", ex.Message);
-        }
+        return await uploads.CompleteAsync(user.Owner(), id, cancellationToken) is { } image
+            ? TypedResults.Ok(ImageResource.From(image))
+            : ApiResults.ImageNotFound(id);
     }
 }

@@ -24,7 +24,7 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             // Reading a multipart body that ends before its closing boundary.
             IOException when !httpContext.RequestAborted.IsCancellationRequested && !httpContext.Response.HasStarted
                 => (400, "Malformed request body", "The request body ended early or is not valid multipart/form-data.", (int?)null),
-            ImageRejectedException rejected => (rejected.StatusCode, rejected.Title, rejected.Message, null),
+            ImageRejectedException rejected => (StatusOf(rejected.Reason), TitleOf(rejected.Reason), rejected.Message, null),
             InvalidCursorException cursor => (400, "Invalid cursor", cursor.Message, null),
             UploadNotFoundException notUploaded => (409, "Not uploaded yet", notUploaded.Message, null),
             UnauthorizedAccessException => (401, "Unauthorized", "The token's subject is not usable.", null),
@@ -58,4 +58,21 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
         });
     }
+
+    public static int StatusOf(RejectionReason reason) => reason switch
+    {
+        RejectionReason.Empty => StatusCodes.Status400BadRequest,
+        RejectionReason.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        RejectionReason.UnsupportedFormat => StatusCodes.Status415UnsupportedMediaType,
+        _ => StatusCodes.Status422UnprocessableEntity,
+    };
+
+    public static string TitleOf(RejectionReason reason) => reason switch
+    {
+        RejectionReason.Empty => "The file is empty",
+        RejectionReason.TooLarge => "The file is too large",
+        RejectionReason.UnsupportedFormat => "Unsupported image format",
+        RejectionReason.TooManyPixels => "The image has too many pixels",
+        _ => "The image is truncated or corrupt",
+    };
 }

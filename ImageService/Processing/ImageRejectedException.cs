@@ -24,21 +24,4 @@ public sealed class ImageRejectedException : Exception
     public ImageRejectedException(string message, Exception inner) : this(RejectionReason.Corrupt, message, inner) { }
 
     public RejectionReason Reason { get; }
-
-    public int StatusCode => Reason switch
-    {
-        RejectionReason.Empty => StatusCodes.Status400BadRequest,
-        RejectionReason.TooLarge => StatusCodes.Status413PayloadTooLarge,
-        RejectionReason.UnsupportedFormat => StatusCodes.Status415UnsupportedMediaType,
-        _ => StatusCodes.Status422UnprocessableEntity,
-    };
-
-    public string Title => Reason switch
-    {
-        RejectionReason.Empty => "The file is empty",
-        RejectionReason.TooLarge => "The file is too large",
-        RejectionReason.UnsupportedFormat => "Unsupported image format",
-        RejectionReason.TooManyPixels => "The image has too many pixels",
-        _ => "The image is truncated or corrupt",
-    };
 }

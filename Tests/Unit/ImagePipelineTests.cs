@@ -193,7 +193,7 @@ public sealed class ImagePipelineTests
         var error = Assert.Throws<ImageRejectedException>(() => Process(TestImages.PngHeaderOnly(width, height)));
 
         Assert.Equal(RejectionReason.TooManyPixels, error.Reason);
-        Assert.Equal(422, error.StatusCode);
+        Assert.Equal(422, Status(error));
         Assert.Contains($"{width}×{height}", error.Message, StringComparison.Ordinal);
     }
 
@@ -201,19 +201,21 @@ public sealed class ImagePipelineTests
     public void Bad_inputs_get_the_statuses_the_api_promises()
     {
         var jpeg = TestImages.Jpeg(800, 600);
-        Assert.Equal(400, Reject([]).StatusCode);
-        Assert.Equal(422, Reject(jpeg[..(jpeg.Length / 2)]).StatusCode);
-        Assert.Equal(422, Reject(jpeg[..40]).StatusCode);
+        Assert.Equal(400, Status(Reject([])));
+        Assert.Equal(422, Status(Reject(jpeg[..(jpeg.Length / 2)])));
+        Assert.Equal(422, Status(Reject(jpeg[..40])));
         var heic = Reject(TestImages.HeicHeader());
-        Assert.Equal(415, heic.StatusCode);
+        Assert.Equal(415, Status(heic));
         Assert.Contains("HEIC", heic.Message, StringComparison.Ordinal);
         Assert.Contains("JPEG", heic.Message, StringComparison.Ordinal);
         var svg = Reject("<svg xmlns=\"http://www.w3.org/2000/svg\"/>"u8.ToArray());
-        Assert.Equal(415, svg.StatusCode);
+        Assert.Equal(415, Status(svg));
         Assert.Contains("SVG", svg.Message, StringComparison.Ordinal);
-        Assert.Equal(415, Reject("%PDF-1.7"u8.ToArray()).StatusCode);
-        Assert.Equal(415, Reject(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4096).Also(b => b[0] = 0x00)).StatusCode);
+        Assert.Equal(415, Status(Reject("%PDF-1.7"u8.ToArray())));
+        Assert.Equal(415, Status(Reject(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4096).Also(b => b[0] = 0x00))));
     }
+
+    private static int Status(ImageRejectedException rejected) => ImageAspire.ImageService.Extensions.ApiExceptionHandler.StatusOf(rejected.Reason);
 
     private static PipelineResult Process(byte[] input) =>
         Pipeline.Process(input, ProcessingSettings.Default, TestContext.Current.CancellationToken);
