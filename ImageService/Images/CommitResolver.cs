@@ -70,9 +70,10 @@ public sealed class CommitResolver(IImageMetadataStore metadata, TimeProvider ti
                     return (CommitOutcome.Committed, item);
                 }
 
-                if (item is null || item.Version != claimed.Version)
+                if (item is null || item.Version != claimed.Version || item.Attempt != claimed.Attempt)
                 {
-                    // Every commit is conditional on the claim's version, and the item has left it.
+                    // Every commit is conditional on the claim's version, and the item has left it (or another
+                    // worker's claim holds that version: then ours never landed).
                     return (CommitOutcome.NotCommitted, item);
                 }
 

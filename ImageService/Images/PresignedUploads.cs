@@ -174,7 +174,20 @@ public sealed class PresignedUploads(
     private async Task<(bool Won, ImageRecord Current)> ClaimAsync(ImageRecord image, CancellationToken cancellationToken)
     {
         var attempt = ImageKeys.NewAttempt();
-        if (await metadata.TryUpdateAsync(UploadRules.Claim(image, attempt, time.GetUtcNow()), image.Version, cancellationToken) is { } claimed)
+        ImageRecord? claimed;
+        try
+        {
+            claimed = await metadata.TryUpdateAsync(UploadRules.Claim(image, attempt, time.GetUtcNow()), image.Version, cancellationToken);
+        }
+        catch (Exception ex) when (StorageCalls.IsTransient(ex))
+        {
+            // The claim may have landed: give it back if it did, so a retry need not wait for it to go stale.
+            var (outcome, _) = await ResolveAsync(image with { Version = image.Version + 1, Attempt = attempt, Status = ImageStatus.Processing });
+            logger.LogWarning(ex, "Claiming {ImageId} failed ({Outcome}); a retry may claim it", image.Id, outcome);
+            throw;
+        }
+
+        if (claimed is not null)
         {
             return (true, claimed);
         }

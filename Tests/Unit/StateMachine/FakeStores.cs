@@ -30,7 +30,7 @@ public sealed class FaultPlan
     private readonly Lock _lock = new();
     private readonly List<Func<Task>> _held = [];
     private int _calls;
-    private (int Call, Fault Fault)? _next;
+    private (int Call, Fault Fault, Action? Meanwhile)? _next;
 
     /// <summary>While true every call fails before applying (the store is down).</summary>
     public bool Down { get; set; }
@@ -42,7 +42,8 @@ public sealed class FaultPlan
 
     public int Calls => _calls;
 
-    public void FailCall(int call, Fault fault) => _next = (call, fault);
+    /// <summary>Fails call number <paramref name="call"/>; <paramref name="meanwhile"/> runs first (another worker acting at that moment).</summary>
+    public void FailCall(int call, Fault fault, Action? meanwhile = null) => _next = (call, fault, meanwhile);
 
     /// <summary>Applies the calls that were held (in order), as a store that answered late would.</summary>
     public async Task LandHeldCallsAsync()
@@ -64,6 +65,7 @@ public sealed class FaultPlan
     public async Task<T> RunAsync<T>(string name, Func<T> apply, Func<T, T>? retried = null)
     {
         Fault? fault;
+        Action? meanwhile = null;
         lock (_lock)
         {
             var call = ++_calls;
@@ -74,7 +76,13 @@ public sealed class FaultPlan
             }
 
             fault = Down ? Fault.FailBeforeApplying : _next is { } next && next.Call == call ? next.Fault : null;
+            if (!Down && _next is { } planned && planned.Call == call)
+            {
+                meanwhile = planned.Meanwhile;
+            }
         }
+
+        meanwhile?.Invoke();
 
         await Task.Yield();
         switch (fault)

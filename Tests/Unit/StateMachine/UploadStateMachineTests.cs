@@ -215,6 +215,23 @@ public sealed class UploadStateMachineTests
         Assert.Equal(7, h.Objects.Keys.Count);
     }
 
+    [Fact]
+    public async Task A_worker_whose_claim_failed_while_another_claimed_does_not_release_the_other_workers_claim()
+    {
+        using var h = new Harness();
+        var upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
+        var pending = h.Metadata.Peek(Harness.Owner, upload.Image.Id)!;
+        var other = UploadRules.Claim(pending, "otherworker1", h.Time.GetUtcNow()) with { Version = pending.Version + 1 };
+
+        // Our claim (the 3rd call of complete) is reset before it is applied, just as another worker's claim lands.
+        h.Plan.FailCall(h.Plan.Calls + 3, Fault.FailBeforeApplying, () => h.Metadata.Put(other));
+        var (_, failure) = await Harness.TryAsync(() => h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token));
+
+        Assert.NotNull(failure);
+        Assert.Equal(other, h.Metadata.Peek(Harness.Owner, upload.Image.Id));
+    }
+
     /// <summary>Moves the fake clock on while <paramref name="until"/> runs, so budgets and backoffs elapse.</summary>
     private static CancellationTokenSource AdvanceClockUntil(Harness h, Task until)
     {
