@@ -1,4 +1,3 @@
-using ImageAspire.Tests.Infrastructure;
 using ImageAspire.Tests.Support;
 using Microsoft.Playwright;
 using NetVips;

@@ -1,6 +1,5 @@
 using System.Net;
 using Aspire.Hosting.Testing;
-using ImageAspire.Tests.Infrastructure;
 using ImageAspire.Tests.Support;
 using Microsoft.Playwright;
 

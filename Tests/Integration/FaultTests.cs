@@ -7,7 +7,6 @@ using System.Text.Json.Nodes;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using ImageAspire.ImageService.Storage;
-using ImageAspire.Tests.Infrastructure;
 using ImageAspire.Tests.Support;
 using Microsoft.Extensions.Options;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using ImageAspire.AppHost.LocalAws;
-using ImageAspire.Tests.Infrastructure;
 using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Integration;

@@ -10,7 +10,6 @@ using Amazon.S3.Transfer;
 using Aspire.Hosting.Testing;
 using ImageAspire.AppHost.LocalAws;
 using ImageAspire.Infra.Templates;
-using ImageAspire.Tests.Infrastructure;
 using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Integration;

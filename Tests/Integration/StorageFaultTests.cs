@@ -5,7 +5,6 @@ using Amazon.DynamoDBv2.Model;
 using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
-using ImageAspire.Tests.Infrastructure;
 using ImageAspire.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -2,7 +2,6 @@ using Amazon.DynamoDBv2.Model;
 using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
-using ImageAspire.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

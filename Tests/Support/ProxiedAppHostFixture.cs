@@ -1,7 +1,7 @@
 using Aspire.Hosting.Testing;
 using ImageAspire.Tests.Support;
 
-namespace ImageAspire.Tests.Infrastructure;
+namespace ImageAspire.Tests.Support;
 
 /// <summary>The AppHost with the service reaching S3 and DynamoDB through fault proxies the tests control.</summary>
 public class ProxiedAppHostFixture : AppHostFixture

@@ -11,7 +11,7 @@ using ImageAspire.Infra.Provisioning;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace ImageAspire.Tests.Infrastructure;
+namespace ImageAspire.Tests.Support;
 
 /// <summary>The real AppHost, started once for every test class of the <c>apphost</c> collection.</summary>
 public class AppHostFixture : IAsyncLifetime
