@@ -43,9 +43,6 @@ public interface IImageMetadataStore
 
 public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOptions<StorageOptions> options, TimeProvider time) : IImageMetadataStore
 {
-    /// <summary>How long a tombstone fences its id before the table's TTL removes it; far longer than any write can be held.</summary>
-    public static readonly TimeSpan TombstoneLifetime = TimeSpan.FromDays(1);
-
     private const string ImagePrefix = "IMAGE#";
     private string Table => options.Value.Table;
 
@@ -109,19 +106,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
 
     public async Task<bool> TryDiscardAsync(string owner, string id, long? expectedVersion, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        var tombstone = new ImageRecord
-        {
-            Owner = owner,
-            Id = id,
-            Status = ImageStatus.Discarded,
-            OriginalKey = string.Empty,
-            ContentType = string.Empty,
-            CreatedAt = now,
-            UpdatedAt = now,
-            Version = (expectedVersion ?? 0) + 1,
-            ExpiresAt = now + TombstoneLifetime,
-        };
+        var tombstone = ImageRecord.Tombstone(owner, id, expectedVersion, time.GetUtcNow());
         return await TryPutAsync(tombstone, expectedVersion, cancellationToken);
     }
 

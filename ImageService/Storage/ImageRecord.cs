@@ -50,6 +50,23 @@ public sealed record ImageRecord
     public string? Attempt { get; init; }
     /// <summary>Tombstones only: when the table's TTL may remove the item.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>How long a tombstone fences its id before the table's TTL removes it; far longer than any write can be held.</summary>
+    public static readonly TimeSpan TombstoneLifetime = TimeSpan.FromDays(1);
+
+    /// <summary>The tombstone that replaces the item at <paramref name="expectedVersion"/> (null: fences an id with no item yet).</summary>
+    public static ImageRecord Tombstone(string owner, string id, long? expectedVersion, DateTimeOffset now) => new()
+    {
+        Owner = owner,
+        Id = id,
+        Status = ImageStatus.Discarded,
+        OriginalKey = string.Empty,
+        ContentType = string.Empty,
+        CreatedAt = now,
+        UpdatedAt = now,
+        Version = (expectedVersion ?? 0) + 1,
+        ExpiresAt = now + TombstoneLifetime,
+    };
 }
 
 /// <summary>ULIDs: 48-bit millisecond time + 80 random bits, Crockford base32, so ids sort by creation time.</summary>

@@ -41,8 +41,7 @@ public sealed class FaultAppHostGroup : ICollectionFixture<FaultAppHostFixture>
 [Collection(FaultAppHostGroup.Name)]
 public sealed class FaultTests(FaultAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 120) =>
-        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
+    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
 
     [Theory]
     [InlineData("s3")]

@@ -17,8 +17,7 @@ namespace ImageAspire.Tests.Integration;
 [Collection(AppHostGroup.Name)]
 public sealed class HardeningTests(AppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 120) =>
-        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
+    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
 
     public static IEnumerable<(string Name, byte[] Data, string FileName, string ContentType)> HostileFiles()
     {

@@ -17,8 +17,7 @@ public sealed class ImagesApiLambdaTests(LambdaAppHostFixture fixture) : ImagesA
 
 public abstract class ImagesApiTests(AppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 60) =>
-        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
+    private static CancellationToken Timeout(int seconds = 60) => TestTimeout.After(seconds);
 
     [Theory]
     [InlineData("jpeg")]

@@ -29,8 +29,7 @@ public sealed class LambdaFaultAppHostGroup : ICollectionFixture<LambdaFaultAppH
 [Collection(LambdaFaultAppHostGroup.Name)]
 public sealed class LambdaDeadlineTests(LambdaFaultAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 180) =>
-        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
+    private static CancellationToken Timeout(int seconds = 180) => TestTimeout.After(seconds);
 
     [Fact]
     public async Task An_s3_event_invocation_cut_off_at_its_deadline_mid_commit_is_finished_by_the_events_retry()

@@ -17,7 +17,7 @@ namespace ImageAspire.Tests.Integration;
 [Collection(AppHostGroup.Name)]
 public sealed class LocalBackendTests(AppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 60) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+    private static CancellationToken Timeout(int seconds = 60) => TestTimeout.After(seconds);
 
     [Fact]
     public async Task Buckets_and_table_exist_as_the_template_defines_them()

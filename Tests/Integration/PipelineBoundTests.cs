@@ -25,8 +25,7 @@ public sealed class NarrowPipelineAppHostGroup : ICollectionFixture<NarrowPipeli
 [Collection(NarrowPipelineAppHostGroup.Name)]
 public sealed class PipelineBoundTests(NarrowPipelineAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 120) =>
-        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
+    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
 
     [Fact]
     public async Task Uploads_beyond_the_bound_get_503_with_Retry_After_leave_nothing_and_succeed_when_retried()

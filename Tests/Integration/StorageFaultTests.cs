@@ -19,8 +19,7 @@ namespace ImageAspire.Tests.Integration;
 [Collection(FaultAppHostGroup.Name)]
 public sealed class StorageFaultTests(FaultAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 180) =>
-        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token).Token;
+    private static CancellationToken Timeout(int seconds = 180) => TestTimeout.After(seconds);
 
     /// <summary>A step of a flow: which proxy sees it, and how to recognise it (scoped to one user's keys).</summary>
     public sealed record FlowStep(string Name, bool S3, Func<ProxiedRequest, string, bool> Matches)
@@ -120,13 +119,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
         var answer = await ApiCalls.CompleteAsync(client, ticket.Id!, Timeout());
         AssertWithinApiGatewayTimeout(stopwatch);
         AssertAnsweredWell(answer);
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
-
-        await LandLateWritesAsync();
-        fixture.S3Proxy.Clear();
-        fixture.DynamoDbProxy.Clear();
-        AssertFaultMet(step);
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        await AssertWholeBeforeAndAfterLateWritesAsync(step, sub);
 
         var settled = await ApiCalls.CompleteUntilSettledAsync(client, ticket.Id!, Timeout());
         Assert.True(settled.ImageStatus == "Ready", $"{(int)settled.Status} {settled.Body}");
@@ -155,12 +148,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
             }
         }
 
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
-        await LandLateWritesAsync();
-        fixture.S3Proxy.Clear();
-        fixture.DynamoDbProxy.Clear();
-        AssertFaultMet(step);
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        await AssertWholeBeforeAndAfterLateWritesAsync(step, sub);
 
         using (var again = await client.DeleteAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout()))
         {
@@ -240,6 +228,17 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
     {
         Assert.True(answer.Status is HttpStatusCode.OK or HttpStatusCode.Created || (answer.IsRetryable && answer.RetryAfter > TimeSpan.Zero),
             $"{(int)answer.Status} {answer.Body}");
+    }
+
+    /// <summary>Invariant 1 now; then the held writes land, the fault is off, it was met, and invariant 1 again.</summary>
+    private async Task AssertWholeBeforeAndAfterLateWritesAsync(string step, string sub)
+    {
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        await LandLateWritesAsync();
+        fixture.S3Proxy.Clear();
+        fixture.DynamoDbProxy.Clear();
+        AssertFaultMet(step);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
     }
 
     private async Task LandLateWritesAsync()

@@ -167,17 +167,7 @@ public sealed class FakeMetadataStore(FaultPlan plan) : IImageMetadataStore
 
     public Task<bool> TryDiscardAsync(string owner, string id, long? expectedVersion, CancellationToken cancellationToken)
     {
-        var tombstone = new ImageRecord
-        {
-            Owner = owner,
-            Id = id,
-            Status = ImageStatus.Discarded,
-            OriginalKey = string.Empty,
-            ContentType = string.Empty,
-            CreatedAt = DateTimeOffset.UnixEpoch,
-            UpdatedAt = DateTimeOffset.UnixEpoch,
-            Version = (expectedVersion ?? 0) + 1,
-        };
+        var tombstone = ImageRecord.Tombstone(owner, id, expectedVersion, DateTimeOffset.UnixEpoch);
         return plan.RunAsync("ddb.discard", () => Conditional(tombstone, expectedVersion), _ => false);
     }
 
