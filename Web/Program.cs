@@ -7,7 +7,7 @@ var builder = WebAssemblyHostBuilder.CreateDefault(args);
 builder.RootComponents.Add<App>("#app");
 builder.RootComponents.Add<HeadOutlet>("head::after");
 
-// /appsettings.json is written at deploy time (by the AppHost locally, by Infra/deploy.sh in AWS).
+// /appsettings.json is written at deploy time (by the AppHost locally, by Infra/Deploy/deploy.sh in AWS).
 // Read key by key: the configuration binder would pull two more assemblies (~40 KB) into the first load.
 var section = builder.Configuration.GetSection("Cognito");
 var cognito = new CognitoSettings

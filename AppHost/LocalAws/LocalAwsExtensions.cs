@@ -87,7 +87,7 @@ public static class LocalAwsExtensions
     /// <summary>
     /// Adds the local AWS backend chosen by the <c>LocalAws</c> configuration section: an <c>npm ci</c>
     /// step, the S3/DynamoDB/Cognito emulators (or LocalStack for S3 and DynamoDB) with health checks, and
-    /// a provisioning step that applies <c>Infra/template.yaml</c> and seeds settings and users.
+    /// a provisioning step that applies <c>Infra/Deploy/template.yaml</c> and seeds settings and users.
     /// </summary>
     public static LocalAwsBackend AddLocalAws(this IDistributedApplicationBuilder builder)
     {
@@ -95,7 +95,8 @@ public static class LocalAwsExtensions
         var options = builder.Configuration.GetSection("LocalAws").Get<LocalAwsOptions>() ?? new LocalAwsOptions();
         options.SiteOrigins = [$"http://localhost:{LocalEdgeExtensions.EdgePort(builder.Configuration)}"];
         var infraDirectory = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "Infra"));
-        var emulatorsDirectory = Path.Combine(infraDirectory, "emulators");
+        var localDirectory = Path.Combine(infraDirectory, "Local");
+        var emulatorsDirectory = Path.Combine(localDirectory, "emulators");
         var dataDirectory = !string.IsNullOrWhiteSpace(options.DataDirectory)
             ? Path.GetFullPath(options.DataDirectory)
             : options.KeepData
@@ -103,13 +104,13 @@ public static class LocalAwsExtensions
                 : Path.Combine(Path.GetTempPath(), "imageaspire", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(dataDirectory);
         var backend = new LocalAwsBackend(options, dataDirectory, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
-        var template = CloudFormationTemplate.Load(Path.Combine(infraDirectory, "template.yaml"));
+        var template = CloudFormationTemplate.Load(Path.Combine(infraDirectory, "Deploy", "template.yaml"));
         var context = new TemplateContext(template, TemplateParameters(options));
         backend.OriginalsBucketName = CloudFormationTemplate.Resolve(
             template.Resources.Single(r => r.LogicalId == "OriginalsBucket").Properties["BucketName"], context)?.ToString() ?? string.Empty;
         backend.RenditionsBucketName = CloudFormationTemplate.Resolve(
             template.Resources.Single(r => r.LogicalId == "RenditionsBucket").Properties["BucketName"], context)?.ToString() ?? string.Empty;
-        backend.TemplatePath = Path.Combine(infraDirectory, "template.yaml");
+        backend.TemplatePath = Path.Combine(infraDirectory, "Deploy", "template.yaml");
         backend.Template = template;
 
         var npm = builder.AddExecutable("npm-ci", "node", emulatorsDirectory, "install-once.js")
@@ -180,7 +181,7 @@ public static class LocalAwsExtensions
         builder.Eventing.Subscribe<InitializeResourceEvent>(provisioning.Resource, (e, ct) =>
         {
             var stopping = e.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-            _ = Task.Run(() => ProvisionAsync(e, backend, provisioning.Resource, infraDirectory, stopping), stopping);
+            _ = Task.Run(() => ProvisionAsync(e, backend, provisioning.Resource, localDirectory, stopping), stopping);
             return Task.CompletedTask;
         });
 
@@ -245,7 +246,7 @@ public static class LocalAwsExtensions
         return backend;
     }
 
-    private static async Task ProvisionAsync(InitializeResourceEvent e, LocalAwsBackend backend, ProvisioningResource resource, string infraDirectory, CancellationToken cancellationToken)
+    private static async Task ProvisionAsync(InitializeResourceEvent e, LocalAwsBackend backend, ProvisioningResource resource, string localDirectory, CancellationToken cancellationToken)
     {
         var logger = e.Logger;
         try
@@ -272,7 +273,7 @@ public static class LocalAwsExtensions
             var provisioner = new LocalAwsProvisioner(s3, dynamoDb, cognito, logger);
 
             var environment = await provisioner.ProvisionAsync(backend.Template, TemplateParameters(backend.Options), backend.Options.SiteOrigins, cancellationToken);
-            await provisioner.SeedSettingsAsync(environment["ImagesTableName"], await File.ReadAllTextAsync(Path.Combine(infraDirectory, "seed", "settings.json"), cancellationToken), cancellationToken);
+            await provisioner.SeedSettingsAsync(environment["ImagesTableName"], await File.ReadAllTextAsync(Path.Combine(localDirectory, "seed", "settings.json"), cancellationToken), cancellationToken);
             await provisioner.SeedUserAsync(environment["UserPoolId"], LocalAwsBackend.DemoUser, cancellationToken);
             await provisioner.SeedUserAsync(environment["UserPoolId"], LocalAwsBackend.AdminUser, cancellationToken);
 

@@ -9,7 +9,7 @@ public static class LocalEdgeExtensions
     public static int EdgePort(IConfiguration configuration) => configuration.GetValue("Edge:Port", 8080);
 
     /// <summary>
-    /// Publishes <c>Web/</c> (a <c>web-build</c> step the edge waits for) and adds the edge (<c>Infra/LocalEdge</c>) at
+    /// Publishes <c>Web/</c> (a <c>web-build</c> step the edge waits for) and adds the edge (<c>Infra/Local/Edge</c>) at
     /// <c>http://localhost:&lt;Edge:Port&gt;</c>: the app with its SPA fallback, <c>/api/*</c> to <paramref name="api"/> and
     /// <c>/media/*</c> to the renditions bucket, with the template's path patterns and security headers, and the app's
     /// <c>/appsettings.json</c> (the Cognito endpoint, pool and client).

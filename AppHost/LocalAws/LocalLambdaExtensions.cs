@@ -4,7 +4,7 @@ namespace ImageAspire.AppHost.LocalAws;
 public static class LocalLambdaExtensions
 {
     /// <summary>
-    /// Adds the local Lambda service (<c>Infra/LocalLambda</c>): the Runtime API that <paramref name="function"/>
+    /// Adds the local Lambda service (<c>Infra/Local/Lambda</c>): the Runtime API that <paramref name="function"/>
     /// polls (it gets <c>AWS_LAMBDA_RUNTIME_API</c> and so serves invocations instead of listening), an HTTP API
     /// front with the Cognito JWT authorizer on <c>/api/*</c>, and delivery of the local S3's object events.
     /// </summary>

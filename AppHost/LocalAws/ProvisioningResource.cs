@@ -3,7 +3,7 @@ using ImageAspire.Infra.Provisioning;
 namespace ImageAspire.AppHost.LocalAws;
 
 /// <summary>
-/// Applies <c>Infra/template.yaml</c> to the local backend once the emulators are healthy, then finishes;
+/// Applies <c>Infra/Deploy/template.yaml</c> to the local backend once the emulators are healthy, then finishes;
 /// the service waits for it to complete and gets the resolved names and ids in its environment.
 /// </summary>
 public sealed class ProvisioningResource(string name) : Resource(name), IResourceWithWaitSupport

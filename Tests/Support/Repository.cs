@@ -30,7 +30,7 @@ public static class Repository
         await InstallLock.WaitAsync(cancellationToken);
         try
         {
-            var install = await RunAsync("node", [PathOf("Infra", "emulators", "install-once.js"), folder], folder, cancellationToken);
+            var install = await RunAsync("node", [PathOf("Infra", "Local", "emulators", "install-once.js"), folder], folder, cancellationToken);
             if (install.ExitCode != 0)
             {
                 throw new InvalidOperationException($"npm ci in {folder} failed: {install.Output}");

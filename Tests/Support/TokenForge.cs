@@ -12,7 +12,7 @@ public static class TokenForge
 {
     private static readonly Lazy<JsonWebKey> Key = new(() =>
     {
-        var json = JsonNode.Parse(File.ReadAllText(Repository.PathOf("Infra", "emulators", "node_modules", "cognito-local", "lib", "keys", "cognitoLocal.private.json")))!;
+        var json = JsonNode.Parse(File.ReadAllText(Repository.PathOf("Infra", "Local", "emulators", "node_modules", "cognito-local", "lib", "keys", "cognitoLocal.private.json")))!;
         return new JsonWebKey(json["jwk"]!.ToJsonString()) { KeyId = "CognitoLocal" };
     });
 

@@ -8,7 +8,7 @@ public sealed class DeployScriptTests
     public async Task The_dry_run_prints_every_step_without_calling_aws()
     {
         var (exitCode, output) = await Repository.RunAsync("bash",
-            [Repository.PathOf("Infra", "deploy.sh"), "--dry-run", "qa", "artifact-bucket", "eu-west-1"], Repository.Root, TestContext.Current.CancellationToken);
+            [Repository.PathOf("Infra", "Deploy", "deploy.sh"), "--dry-run", "qa", "artifact-bucket", "eu-west-1"], Repository.Root, TestContext.Current.CancellationToken);
 
         Assert.True(exitCode == 0, output);
         string[] steps =
@@ -27,7 +27,7 @@ public sealed class DeployScriptTests
     [Fact]
     public async Task The_script_refuses_to_run_without_its_arguments()
     {
-        var (exitCode, output) = await Repository.RunAsync("bash", [Repository.PathOf("Infra", "deploy.sh"), "--dry-run"], Repository.Root, TestContext.Current.CancellationToken);
+        var (exitCode, output) = await Repository.RunAsync("bash", [Repository.PathOf("Infra", "Deploy", "deploy.sh"), "--dry-run"], Repository.Root, TestContext.Current.CancellationToken);
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("usage", output, StringComparison.Ordinal);

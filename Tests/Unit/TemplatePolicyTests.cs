@@ -7,7 +7,7 @@ namespace ImageAspire.Tests.Unit;
 /// <summary>The project's own security rules, checked on the template itself.</summary>
 public sealed class TemplatePolicyTests
 {
-    private static readonly CloudFormationTemplate Template = CloudFormationTemplate.Load(Repository.PathOf("Infra", "template.yaml"));
+    private static readonly CloudFormationTemplate Template = CloudFormationTemplate.Load(Repository.PathOf("Infra", "Deploy", "template.yaml"));
 
     private static readonly string[] DataServices = ["s3", "dynamodb"];
 
@@ -80,7 +80,7 @@ public sealed class TemplatePolicyTests
     [Fact]
     public void No_broad_managed_policies_are_attached()
     {
-        var text = File.ReadAllText(Repository.PathOf("Infra", "template.yaml"));
+        var text = File.ReadAllText(Repository.PathOf("Infra", "Deploy", "template.yaml"));
         Assert.DoesNotContain("FullAccess", text, StringComparison.Ordinal);
         Assert.DoesNotContain("PowerUser", text, StringComparison.Ordinal);
         Assert.All(Template.ResourcesOfType("AWS::IAM::Role"), role => Assert.Null(role.Properties["ManagedPolicyArns"]));

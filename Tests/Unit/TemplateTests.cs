@@ -6,13 +6,13 @@ namespace ImageAspire.Tests.Unit;
 
 public sealed class TemplateTests
 {
-    private static readonly CloudFormationTemplate Template = CloudFormationTemplate.Load(Repository.PathOf("Infra", "template.yaml"));
+    private static readonly CloudFormationTemplate Template = CloudFormationTemplate.Load(Repository.PathOf("Infra", "Deploy", "template.yaml"));
 
     [Fact]
     public async Task The_template_is_valid_against_the_aws_resource_specification()
     {
         var (exitCode, output) = await Repository.RunNodeAsync(
-            Repository.PathOf("Infra", "validation"), "validate-template.js", [Repository.PathOf("Infra", "template.yaml")], TestContext.Current.CancellationToken);
+            Repository.PathOf("Infra", "Deploy", "validation"), "validate-template.js", [Repository.PathOf("Infra", "Deploy", "template.yaml")], TestContext.Current.CancellationToken);
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("resources valid", output, StringComparison.Ordinal);
@@ -21,7 +21,7 @@ public sealed class TemplateTests
     [Fact]
     public async Task A_broken_template_fails_validation_with_each_mistake_named()
     {
-        var text = (await File.ReadAllTextAsync(Repository.PathOf("Infra", "template.yaml"), TestContext.Current.CancellationToken))
+        var text = (await File.ReadAllTextAsync(Repository.PathOf("Infra", "Deploy", "template.yaml"), TestContext.Current.CancellationToken))
             .Replace("      ProtocolType: HTTP", "      ProtocolTyp: HTTP", StringComparison.Ordinal)
             .Replace("      MemorySize: !Ref FunctionMemorySize", "      MemorySize: lots", StringComparison.Ordinal)
             .Replace("IntegrationUri: !GetAtt ImageFunction.Arn", "IntegrationUri: !GetAtt ImageFunction.Nope", StringComparison.Ordinal)
@@ -33,7 +33,7 @@ public sealed class TemplateTests
         try
         {
             var (exitCode, output) = await Repository.RunNodeAsync(
-                Repository.PathOf("Infra", "validation"), "validate-template.js", [broken], TestContext.Current.CancellationToken);
+                Repository.PathOf("Infra", "Deploy", "validation"), "validate-template.js", [broken], TestContext.Current.CancellationToken);
 
             Assert.Equal(1, exitCode);
             Assert.Contains("HttpApi.Properties.ProtocolTyp: unknown property", output, StringComparison.Ordinal);

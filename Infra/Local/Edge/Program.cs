@@ -18,7 +18,7 @@ builder.Services.AddReverseProxy().LoadFromMemory(EdgeProxy.Routes(definition), 
 var app = builder.Build();
 app.UseMiddleware<SecurityHeadersMiddleware>();
 app.MapDefaultEndpoints();
-// The web app's runtime configuration, as Infra/deploy.sh writes it next to the app in AWS.
+// The web app's runtime configuration, as Infra/Deploy/deploy.sh writes it next to the app in AWS.
 app.MapGet("/appsettings.json", (HttpContext context, IConfiguration configuration) =>
 {
     context.Response.Headers.CacheControl = "no-cache";

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Deploys ImageAspire to AWS with the AWS CLI: publishes the Lambda bootstrap zip and the web app, uploads the
-# zip, deploys Infra/template.yaml, writes the web app's /appsettings.json from the stack outputs, syncs the site
+# zip, deploys Infra/Deploy/template.yaml, writes the web app's /appsettings.json from the stack outputs, syncs the site
 # with the right content types and cache headers, and invalidates CloudFront.
 #
-#   Infra/deploy.sh [--dry-run] <stage> <artifact-bucket> [region]
+#   Infra/Deploy/deploy.sh [--dry-run] <stage> <artifact-bucket> [region]
 #
 # Needs AWS CLI v2 with credentials, the .NET 10 SDK and zip. The artifact bucket must exist (private, same
 # region); it only holds the function's zip. --dry-run prints every command instead of running it.
@@ -15,7 +15,7 @@ artifacts=${2:?usage: deploy.sh [--dry-run] <stage> <artifact-bucket> [region]}
 region=${3:-${AWS_REGION:-us-east-1}}
 app=imageaspire
 stack="$app-$stage"
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/artifacts/deploy"
 export AWS_REGION=$region AWS_PAGER=""
 
@@ -38,7 +38,7 @@ key="$stack/lambda-$digest.zip"
 run aws s3 cp "$out/lambda.zip" "s3://$artifacts/$key" --only-show-errors
 
 echo "== deploy the stack $stack"
-run aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra/template.yaml" \
+run aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra/Deploy/template.yaml" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
   --parameter-overrides AppName=$app Stage="$stage" CodeS3Bucket="$artifacts" CodeS3Key="$key"
 
