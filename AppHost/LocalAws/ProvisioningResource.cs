@@ -18,11 +18,11 @@ public sealed class ProvisioningResource(string name) : Resource(name), IResourc
     internal void Fail(Exception exception) => _result.TrySetException(exception);
 
     /// <summary>A value of the provisioned environment (a template output), for environment variables.</summary>
-    public ProvisionedOutputReference Output(string outputName, string format = "{0}") => new(this, outputName, format);
+    public ProvisionedOutputReference Output(string outputName) => new(this, outputName);
 }
 
 /// <summary>One output of the provisioned local environment, resolved once provisioning has run.</summary>
-public sealed class ProvisionedOutputReference(ProvisioningResource resource, string outputName, string format)
+public sealed class ProvisionedOutputReference(ProvisioningResource resource, string outputName)
     : IValueProvider, IManifestExpressionProvider
 {
     /// <inheritdoc />
@@ -32,6 +32,6 @@ public sealed class ProvisionedOutputReference(ProvisioningResource resource, st
     public async ValueTask<string?> GetValueAsync(CancellationToken cancellationToken = default)
     {
         var environment = await resource.Result.WaitAsync(cancellationToken);
-        return string.Format(System.Globalization.CultureInfo.InvariantCulture, format, environment[outputName]);
+        return environment[outputName];
     }
 }

@@ -29,7 +29,7 @@ public sealed class DirectUploads(
 
     public async Task<ImageRecord> UploadAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        using var activity = PipelineTelemetry.Source.StartActivity("upload");
+        using var activity = ImageTelemetry.Source.StartActivity("upload");
         var limits = processing.Value;
         if (data.IsEmpty)
         {
@@ -67,7 +67,7 @@ public sealed class DirectUploads(
         var staged = new StagedObjects(objects, time, logger);
         Exception? failure = null;
         var createSent = false;
-        using (PipelineTelemetry.Source.StartActivity("store"))
+        using (ImageTelemetry.Source.StartActivity("store"))
         {
             try
             {
@@ -115,7 +115,7 @@ public sealed class DirectUploads(
 
     private ImageRecord Stored(ImageRecord image)
     {
-        PipelineTelemetry.ImagesProcessed.Add(1);
+        ImageTelemetry.ImagesProcessed.Add(1);
         logger.LogInformation("Image {ImageId} of {Owner} stored: {Width}x{Height} {ContentType}, {Renditions} renditions",
             image.Id, image.Owner, image.Width, image.Height, image.ContentType, image.Renditions.Count);
         return image;

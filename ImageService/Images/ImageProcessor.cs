@@ -12,7 +12,7 @@ public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, I
 
     public async Task<PipelineResult> RunAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        PipelineTelemetry.BytesIn.Add(data.Length);
+        ImageTelemetry.BytesIn.Add(data.Length);
         var current = await settings.GetAsync(cancellationToken);
         try
         {
@@ -34,7 +34,7 @@ public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, I
         {
             var key = ImageKeys.Rendition(image.Owner, image.Id, attempt, rendition.Name, rendition.Format);
             await staged.PutAsync(storage.Value.RenditionsBucket, key, rendition.Data, rendition.Format.ContentType(), RenditionCacheControl, null, cancellationToken);
-            PipelineTelemetry.BytesOut.Add(rendition.Data.Length);
+            ImageTelemetry.BytesOut.Add(rendition.Data.Length);
             records.Add(new RenditionRecord(rendition.Name, rendition.Format.Name(), rendition.Width, rendition.Height, rendition.Data.Length, key));
         }
 
@@ -45,7 +45,7 @@ public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, I
     public static ImageRejectedException Rejected(ImageRejectedException ex)
     {
         ArgumentNullException.ThrowIfNull(ex);
-        PipelineTelemetry.ImagesFailed.Add(1, new KeyValuePair<string, object?>("reason", ex.Reason.ToString()));
+        ImageTelemetry.ImagesFailed.Add(1, new KeyValuePair<string, object?>("reason", ex.Reason.ToString()));
         Activity.Current?.SetTag("image.rejected", ex.Reason.ToString());
         return ex;
     }

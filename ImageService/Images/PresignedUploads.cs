@@ -135,7 +135,7 @@ public sealed class PresignedUploads(
             return claimed.Status == ImageStatus.Processing ? await WaitWhileProcessingAsync(claimed, cancellationToken) : Effective(claimed);
         }
 
-        using var activity = PipelineTelemetry.Source.StartActivity("process-upload");
+        using var activity = ImageTelemetry.Source.StartActivity("process-upload");
         activity?.SetTag("image.id", image.Id);
         PipelineResult result;
         byte[] data;
@@ -220,7 +220,7 @@ public sealed class PresignedUploads(
             }, cancellationToken);
             if (ready is not null)
             {
-                PipelineTelemetry.ImagesProcessed.Add(1);
+                ImageTelemetry.ImagesProcessed.Add(1);
                 logger.LogInformation("Presigned upload {ImageId} of {Owner} processed", claimed.Id, claimed.Owner);
                 return ready;
             }

@@ -159,14 +159,14 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
 
     private async Task<byte[]> HandleSweepAsync(LambdaInvocation invocation, CancellationToken cancellationToken)
     {
-        using var activity = Processing.PipelineTelemetry.Source.StartActivity("sweep", ActivityKind.Consumer, ParentContext(invocation.TraceId));
+        using var activity = Processing.ImageTelemetry.Source.StartActivity("sweep", ActivityKind.Consumer, ParentContext(invocation.TraceId));
         var report = await services.GetRequiredService<OrphanSweeper>().SweepAsync(cancellationToken);
         return JsonSerializer.SerializeToUtf8Bytes(report);
     }
 
     private async Task<byte[]> HandleS3EventAsync(JsonElement root, LambdaInvocation invocation, CancellationToken cancellationToken)
     {
-        using var activity = Processing.PipelineTelemetry.Source.StartActivity("s3-event", ActivityKind.Consumer, ParentContext(invocation.TraceId));
+        using var activity = Processing.ImageTelemetry.Source.StartActivity("s3-event", ActivityKind.Consumer, ParentContext(invocation.TraceId));
         var handler = services.GetRequiredService<IObjectCreatedHandler>();
         var failures = new List<string>();
         var results = new List<object>();

@@ -43,7 +43,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
     {
         ArgumentNullException.ThrowIfNull(settings);
         var limits = options.Value;
-        using var activity = PipelineTelemetry.Source.StartActivity("pipeline");
+        using var activity = ImageTelemetry.Source.StartActivity("pipeline");
         var started = Stopwatch.GetTimestamp();
 
         var format = Sniff(original.Span);
@@ -62,7 +62,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
         var boxWidth = settings.Renditions.Max(r => r.Width);
         var boxHeight = settings.Renditions.Max(r => r.Height);
         VipsImage decoded;
-        using (PipelineTelemetry.Source.StartActivity("decode"))
+        using (ImageTelemetry.Source.StartActivity("decode"))
         {
             decoded = Decode(buffer, boxWidth, boxHeight);
         }
@@ -74,7 +74,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
             foreach (var preset in settings.Renditions)
             {
                 VipsImage rendition;
-                using (PipelineTelemetry.Source.StartActivity("resize"))
+                using (ImageTelemetry.Source.StartActivity("resize"))
                 {
                     rendition = Resize(decoded, preset);
                 }
@@ -84,7 +84,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
                     if (preset.Watermark && settings.Watermark.Enabled && rendition.Width >= settings.Watermark.MinimumWidth
                         && (!string.IsNullOrWhiteSpace(settings.Watermark.Text) || settings.Watermark.Logo is not null))
                     {
-                        using (PipelineTelemetry.Source.StartActivity("watermark"))
+                        using (ImageTelemetry.Source.StartActivity("watermark"))
                         {
                             var watermarked = Watermark(rendition, settings.Watermark, limits.FontFile);
                             rendition.Dispose();
@@ -95,7 +95,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
                     foreach (var output in settings.Formats)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
-                        using (PipelineTelemetry.Source.StartActivity("encode"))
+                        using (ImageTelemetry.Source.StartActivity("encode"))
                         {
                             outputs.Add(new RenditionOutput(preset.Name, output.Format, rendition.Width, rendition.Height, Encode(rendition, output)));
                         }
@@ -107,7 +107,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
                 }
             }
 
-            PipelineTelemetry.PipelineDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("format", format.ToString()));
+            ImageTelemetry.PipelineDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("format", format.ToString()));
             // The oriented size of the original (from its header), not that of the shrunk working copy.
             return new PipelineResult(format, width, height, outputs);
         }
@@ -123,7 +123,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
 
     private static ImageFormat Sniff(ReadOnlySpan<byte> data)
     {
-        using var _ = PipelineTelemetry.Source.StartActivity("sniff");
+        using var _ = ImageTelemetry.Source.StartActivity("sniff");
         if (data.IsEmpty)
         {
             throw new ImageRejectedException(RejectionReason.Empty, "The file is empty.");

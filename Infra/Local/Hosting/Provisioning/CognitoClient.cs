@@ -31,55 +31,7 @@ public sealed class CognitoClient(HttpClient http, Uri endpoint)
 
         return json;
     }
-
-    /// <summary>Signs a user in with USER_PASSWORD_AUTH and returns the tokens.</summary>
-    public async Task<CognitoTokens> SignInAsync(string clientId, string userName, string password, CancellationToken cancellationToken = default)
-    {
-        var answer = await SendAsync("InitiateAuth", new JsonObject
-        {
-            ["AuthFlow"] = "USER_PASSWORD_AUTH",
-            ["ClientId"] = clientId,
-            ["AuthParameters"] = new JsonObject { ["USERNAME"] = userName, ["PASSWORD"] = password },
-        }, cancellationToken);
-        var result = answer["AuthenticationResult"] ?? throw new CognitoException("ChallengeRequired", $"InitiateAuth answered a challenge: {answer}");
-        return new CognitoTokens(
-            (string?)result["AccessToken"] ?? string.Empty,
-            (string?)result["IdToken"] ?? string.Empty,
-            (string?)result["RefreshToken"] ?? string.Empty);
-    }
-
-    /// <summary>Signs a new user up and confirms them with the code.</summary>
-    public async Task SignUpAndConfirmAsync(string clientId, string email, string password, string code, CancellationToken cancellationToken = default)
-    {
-        await SendAsync("SignUp", new JsonObject
-        {
-            ["ClientId"] = clientId,
-            ["Username"] = email,
-            ["Password"] = password,
-            ["UserAttributes"] = new JsonArray(new JsonObject { ["Name"] = "email", ["Value"] = email }),
-        }, cancellationToken);
-        await SendAsync("ConfirmSignUp", new JsonObject
-        {
-            ["ClientId"] = clientId,
-            ["Username"] = email,
-            ["ConfirmationCode"] = code,
-        }, cancellationToken);
-    }
-
-    /// <summary>Reads a string from an answer.</summary>
-    public static string? Get(JsonNode? node, params string[] path)
-    {
-        foreach (var name in path)
-        {
-            node = node?[name];
-        }
-
-        return node?.GetValueKind() == JsonValueKind.String ? (string?)node : node?.ToJsonString();
-    }
 }
-
-/// <summary>The tokens of a signed-in user.</summary>
-public sealed record CognitoTokens(string AccessToken, string IdToken, string RefreshToken);
 
 /// <summary>An error answer of the Cognito API; <see cref="Type"/> is e.g. <c>UsernameExistsException</c>.</summary>
 public sealed class CognitoException : Exception

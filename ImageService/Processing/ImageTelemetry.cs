@@ -3,8 +3,11 @@ using System.Diagnostics.Metrics;
 
 namespace ImageAspire.ImageService.Processing;
 
-/// <summary>The service's own spans and metrics, exported by ServiceDefaults under the name <c>ImageAspire</c>.</summary>
-public static class PipelineTelemetry
+/// <summary>
+/// The service's own spans (upload, store, pipeline stages, S3 events, sweeps) and metrics, exported by ServiceDefaults
+/// under the name <c>ImageAspire</c>.
+/// </summary>
+public static class ImageTelemetry
 {
     public const string Name = Microsoft.Extensions.Hosting.Extensions.TelemetrySourceName;
 
