@@ -28,8 +28,7 @@ public static class ImagesApi
 
     /// <summary>Uploads one or more images (multipart parts named <c>file</c>); all or nothing.</summary>
     public static async Task<Results<Created<ImageResource>, Created<ImageResource[]>, ProblemHttpResult>> UploadImages(
-        HttpRequest request, ClaimsPrincipal user, DirectUploads uploads, ImageRemover remover, RefusedUploads refused,
-        IOptions<ProcessingOptions> options, CancellationToken cancellationToken)
+        HttpRequest request, ClaimsPrincipal user, DirectUploads uploads, IOptions<ProcessingOptions> options, CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
@@ -73,7 +72,7 @@ public static class ImagesApi
         catch
         {
             // All or nothing; the exception is answered by ApiExceptionHandler.
-            await RemoveAsync(remover, refused, owner, stored);
+            await uploads.RollBackAsync(owner, stored);
             throw;
         }
 
@@ -106,21 +105,4 @@ public static class ImagesApi
         await library.DeleteAsync(user.Owner(), id, cancellationToken)
             ? TypedResults.NoContent()
             : ApiResults.ImageNotFound(id);
-
-    /// <summary>All or nothing: the files stored before one failed are removed; those storage does not answer for, later.</summary>
-    private static async Task RemoveAsync(ImageRemover remover, RefusedUploads refused, string owner, List<ImageRecord> stored)
-    {
-        foreach (var image in stored)
-        {
-            try
-            {
-                await StorageCalls.WithinAsync(Images.StagedObjects.RemovalBudget, TimeProvider.System,
-                    budget => remover.RemoveAsync(owner, image.Id, budget), CancellationToken.None);
-            }
-            catch (Exception ex) when (StorageCalls.IsTransient(ex))
-            {
-                refused.Add(owner, image.Id);
-            }
-        }
-    }
 }

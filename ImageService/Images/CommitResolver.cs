@@ -25,68 +25,65 @@ public sealed class CommitResolver(IImageMetadataStore metadata, TimeProvider ti
     private static readonly TimeSpan Backoff = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The create of a direct upload's item (its id is new, so any live item with it is ours).</summary>
-    public async Task<(CommitOutcome Outcome, ImageRecord? Item)> ResolveCreateAsync(string owner, string id, CancellationToken cancellationToken)
-    {
-        while (true)
+    public Task<(CommitOutcome Outcome, ImageRecord? Item)> ResolveCreateAsync(string owner, string id, CancellationToken cancellationToken) =>
+        UntilAnsweredAsync(id, null, async token =>
         {
-            try
+            var item = await metadata.GetAsync(owner, id, token);
+            if (item is not null)
             {
-                var item = await metadata.GetAsync(owner, id, cancellationToken);
-                if (item is not null)
-                {
-                    return item.Status == ImageStatus.Discarded ? (CommitOutcome.NotCommitted, null) : (CommitOutcome.Committed, item);
-                }
-
-                // No item yet, but the create may be held somewhere: a tombstone makes it fail its condition.
-                if (await metadata.TryDiscardAsync(owner, id, null, cancellationToken))
-                {
-                    return (CommitOutcome.NotCommitted, null);
-                }
+                return item.Status == ImageStatus.Discarded ? (CommitOutcome.NotCommitted, null) : (CommitOutcome.Committed, item);
             }
-            catch (Exception ex) when (StorageCalls.IsTransient(ex))
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    logger.LogWarning(ex, "The outcome of creating image {ImageId} is unknown", id);
-                    return (CommitOutcome.Unknown, null);
-                }
 
-                await DelayAsync(cancellationToken);
-            }
-        }
-    }
+            // No item yet, but the create may be held somewhere: a tombstone makes it fail its condition.
+            return await metadata.TryDiscardAsync(owner, id, null, token) ? (CommitOutcome.NotCommitted, null) : null;
+        }, cancellationToken);
 
-    /// <summary>The update of a claimed item (at <c>claimed.Version</c>, naming <c>claimed.Attempt</c>) to its result.</summary>
-    public async Task<(CommitOutcome Outcome, ImageRecord? Item)> ResolveUpdateAsync(ImageRecord claimed, ImageRecord released, CancellationToken cancellationToken)
+    /// <summary>
+    /// The update of a claimed item (at <c>claimed.Version</c>, naming <c>claimed.Attempt</c>) to its result; if it could
+    /// still land, the claim is released (<see cref="UploadRules.Release"/>), which fences it.
+    /// </summary>
+    public Task<(CommitOutcome Outcome, ImageRecord? Item)> ResolveUpdateAsync(ImageRecord claimed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claimed);
+        return UntilAnsweredAsync(claimed.Id, claimed.Attempt, async token =>
+        {
+            var item = await metadata.GetAsync(claimed.Owner, claimed.Id, token);
+            if (item is { Status: ImageStatus.Ready or ImageStatus.Failed } && item.Attempt == claimed.Attempt)
+            {
+                return (CommitOutcome.Committed, item);
+            }
+
+            if (item is null || item.Version != claimed.Version || item.Attempt != claimed.Attempt)
+            {
+                // Every commit is conditional on the claim's version, and the item has left it (or another
+                // worker's claim holds that version: then ours never landed).
+                return (CommitOutcome.NotCommitted, item);
+            }
+
+            return await metadata.TryUpdateAsync(UploadRules.Release(claimed), claimed.Version, token) is { } fenced
+                ? (CommitOutcome.NotCommitted, fenced)
+                : null;
+        }, cancellationToken);
+    }
+
+    /// <summary>Repeats <paramref name="step"/> (null: look again) through transient failures until it answers or the budget ends.</summary>
+    private async Task<(CommitOutcome Outcome, ImageRecord? Item)> UntilAnsweredAsync(
+        string id, string? attempt, Func<CancellationToken, Task<(CommitOutcome, ImageRecord?)?>> step, CancellationToken cancellationToken)
+    {
         while (true)
         {
             try
             {
-                var item = await metadata.GetAsync(claimed.Owner, claimed.Id, cancellationToken);
-                if (item is { Status: ImageStatus.Ready or ImageStatus.Failed } && item.Attempt == claimed.Attempt)
+                if (await step(cancellationToken) is { } answer)
                 {
-                    return (CommitOutcome.Committed, item);
-                }
-
-                if (item is null || item.Version != claimed.Version || item.Attempt != claimed.Attempt)
-                {
-                    // Every commit is conditional on the claim's version, and the item has left it (or another
-                    // worker's claim holds that version: then ours never landed).
-                    return (CommitOutcome.NotCommitted, item);
-                }
-
-                if (await metadata.TryUpdateAsync(released, claimed.Version, cancellationToken) is { } fenced)
-                {
-                    return (CommitOutcome.NotCommitted, fenced);
+                    return answer;
                 }
             }
             catch (Exception ex) when (StorageCalls.IsTransient(ex))
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    logger.LogWarning(ex, "The outcome of committing image {ImageId} (attempt {Attempt}) is unknown", claimed.Id, claimed.Attempt);
+                    logger.LogWarning(ex, "The outcome of committing image {ImageId} (attempt {Attempt}) is unknown", id, attempt);
                     return (CommitOutcome.Unknown, null);
                 }
 

@@ -15,6 +15,7 @@ public sealed class DirectUploads(
     IObjectStore objects,
     IImageMetadataStore metadata,
     CommitResolver resolver,
+    ImageRemover remover,
     RefusedUploads refused,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
@@ -104,6 +105,22 @@ public sealed class DirectUploads(
             default:
                 refused.Add(owner, id);
                 throw new UnknownOutcomeException($"Storage did not answer while image {id} was stored; it will be removed.", failure ?? new TimeoutException());
+        }
+    }
+
+    /// <summary>
+    /// All or nothing for a request of several files: the images stored before one failed are removed; those storage
+    /// does not answer for are removed in the background once it does.
+    /// </summary>
+    public async Task RollBackAsync(string owner, IEnumerable<ImageRecord> stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        foreach (var image in stored)
+        {
+            if (await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, budget => remover.RemoveAsync(owner, image.Id, budget)) is not null)
+            {
+                refused.Add(owner, image.Id);
+            }
         }
     }
 

@@ -30,7 +30,8 @@ public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore obje
             catch (Exception ex) when (StorageCalls.IsTransient(ex))
             {
                 // The tombstone may have been written. Without knowing, the objects must stay.
-                var now = await TryGetAsync(owner, id);
+                ImageRecord? now = null;
+                await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, async budget => now = await metadata.GetAsync(owner, id, budget));
                 if (now is not { Status: ImageStatus.Discarded })
                 {
                     throw;
@@ -48,7 +49,11 @@ public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore obje
 
             if (discarded)
             {
-                await TryRemoveObjectsAsync(owner, id);
+                if (await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, budget => RemoveObjectsAsync(owner, id, budget)) is { } failure)
+                {
+                    logger.LogWarning(failure, "Could not remove the objects of image {ImageId} yet; the sweeper will", id);
+                }
+
                 logger.LogInformation("Image {ImageId} of {Owner} deleted", id, owner);
                 return true;
             }
@@ -103,32 +108,6 @@ public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore obje
             }
 
             await objects.DeleteAsync(bucket, keys, cancellationToken);
-        }
-    }
-
-    private async Task TryRemoveObjectsAsync(string owner, string id)
-    {
-        using var budget = new CancellationTokenSource(StagedObjects.RemovalBudget, time);
-        try
-        {
-            await RemoveObjectsAsync(owner, id, budget.Token);
-        }
-        catch (Exception ex) when (StorageCalls.IsTransient(ex))
-        {
-            logger.LogWarning(ex, "Could not remove the objects of image {ImageId} yet; the sweeper will", id);
-        }
-    }
-
-    private async Task<ImageRecord?> TryGetAsync(string owner, string id)
-    {
-        using var budget = new CancellationTokenSource(StagedObjects.RemovalBudget, time);
-        try
-        {
-            return await metadata.GetAsync(owner, id, budget.Token);
-        }
-        catch (Exception ex) when (StorageCalls.IsTransient(ex))
-        {
-            return null;
         }
     }
 }

@@ -173,16 +173,16 @@ public sealed class PresignedUploads(
     /// <summary>The claim: Processing under a new attempt, conditional on the version read. Returns the current item if someone else won.</summary>
     private async Task<(bool Won, ImageRecord Current)> ClaimAsync(ImageRecord image, CancellationToken cancellationToken)
     {
-        var attempt = ImageKeys.NewAttempt();
+        var claim = UploadRules.Claim(image, ImageKeys.NewAttempt(), time.GetUtcNow());
         ImageRecord? claimed;
         try
         {
-            claimed = await metadata.TryUpdateAsync(UploadRules.Claim(image, attempt, time.GetUtcNow()), image.Version, cancellationToken);
+            claimed = await metadata.TryUpdateAsync(claim, image.Version, cancellationToken);
         }
         catch (Exception ex) when (StorageCalls.IsTransient(ex))
         {
             // The claim may have landed: give it back if it did, so a retry need not wait for it to go stale.
-            var (outcome, _) = await ResolveAsync(image with { Version = image.Version + 1, Attempt = attempt, Status = ImageStatus.Processing });
+            var (outcome, _) = await ResolveAsync(claim with { Version = image.Version + 1 });
             logger.LogWarning(ex, "Claiming {ImageId} failed ({Outcome}); a retry may claim it", image.Id, outcome);
             throw;
         }
@@ -194,7 +194,7 @@ public sealed class PresignedUploads(
 
         // Lost the race, or the SDK retried our applied claim: the item tells which.
         var current = await metadata.GetAsync(image.Owner, image.Id, cancellationToken) ?? image with { Status = ImageStatus.Discarded };
-        return (current.Attempt == attempt && current.Status == ImageStatus.Processing, current);
+        return (current.Attempt == claim.Attempt && current.Status == ImageStatus.Processing, current);
     }
 
     private async Task<ImageRecord?> CommitReadyAsync(ImageRecord claimed, byte[] data, PipelineResult result, CancellationToken cancellationToken)
@@ -277,16 +277,9 @@ public sealed class PresignedUploads(
             committed = item!;
         }
 
-        using (var budget = new CancellationTokenSource(StagedObjects.RemovalBudget, time))
+        if (await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, budget => objects.DeleteAsync(Originals, [claimed.OriginalKey], budget)) is { } failure)
         {
-            try
-            {
-                await objects.DeleteAsync(Originals, [claimed.OriginalKey], budget.Token);
-            }
-            catch (Exception ex) when (StorageCalls.IsTransient(ex))
-            {
-                logger.LogWarning(ex, "Could not remove the refused original of {ImageId}; the sweeper will", claimed.Id);
-            }
+            logger.LogWarning(failure, "Could not remove the refused original of {ImageId}; the sweeper will", claimed.Id);
         }
 
         logger.LogInformation("Presigned upload {ImageId} of {Owner} refused: {Reason}", claimed.Id, claimed.Owner, rejection.Message);
@@ -296,7 +289,7 @@ public sealed class PresignedUploads(
     private async Task<(CommitOutcome, ImageRecord?)> ResolveAsync(ImageRecord claimed)
     {
         using var budget = new CancellationTokenSource(DirectUploads.ResolveBudget, time);
-        return await resolver.ResolveUpdateAsync(claimed, UploadRules.Release(claimed), budget.Token);
+        return await resolver.ResolveUpdateAsync(claimed, budget.Token);
     }
 
     /// <summary>Waits (bounded) for another worker's processing to end, so both callers see the same outcome.</summary>
@@ -314,15 +307,10 @@ public sealed class PresignedUploads(
 
     private async Task TryReleaseAsync(ImageRecord claimed)
     {
-        using var budget = new CancellationTokenSource(StagedObjects.RemovalBudget, time);
-        try
-        {
-            await metadata.TryUpdateAsync(UploadRules.Release(claimed), claimed.Version, budget.Token);
-        }
-        catch (Exception ex) when (StorageCalls.IsTransient(ex))
+        if (await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, budget => metadata.TryUpdateAsync(UploadRules.Release(claimed), claimed.Version, budget)) is { } failure)
         {
             // The claim expires after ClaimTimeout; then a retry takes it over.
-            logger.LogWarning(ex, "Could not release the claim on {ImageId}", claimed.Id);
+            logger.LogWarning(failure, "Could not release the claim on {ImageId}", claimed.Id);
         }
     }
 }

@@ -13,8 +13,6 @@ public sealed class StagedObjects(IObjectStore objects, TimeProvider time, ILogg
 
     private readonly List<(string Bucket, string Key)> _written = [];
 
-    public IReadOnlyList<(string Bucket, string Key)> Written => _written;
-
     public async Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
         IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
@@ -23,11 +21,10 @@ public sealed class StagedObjects(IObjectStore objects, TimeProvider time, ILogg
         await objects.PutAsync(bucket, key, data, contentType, cacheControl, metadata, cancellationToken);
     }
 
-    /// <summary>Removes what was written; call only once no item can reference it. False if some objects remain.</summary>
-    public async Task<bool> RemoveAsync()
+    /// <summary>Removes what was written; call only once no item can reference it.</summary>
+    public async Task RemoveAsync()
     {
         using var budget = new CancellationTokenSource(RemovalBudget, time);
-        var complete = true;
         foreach (var group in _written.GroupBy(w => w.Bucket))
         {
             try
@@ -36,16 +33,8 @@ public sealed class StagedObjects(IObjectStore objects, TimeProvider time, ILogg
             }
             catch (Exception ex) when (StorageCalls.IsTransient(ex))
             {
-                complete = false;
                 logger.LogWarning(ex, "Could not remove {Count} staged objects from {Bucket}; the sweeper will", group.Count(), group.Key);
             }
         }
-
-        if (complete)
-        {
-            _written.Clear();
-        }
-
-        return complete;
     }
 }

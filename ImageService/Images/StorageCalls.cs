@@ -49,4 +49,23 @@ public static class StorageCalls
             throw new TimeoutException($"Storage did not answer within {budget.TotalSeconds:0.#} s.", ex);
         }
     }
+
+    /// <summary>
+    /// A best-effort step under a short budget of its own (a removal, a release) whose failure only leaves work for the
+    /// sweeper or for a claim to go stale: returns the transient failure instead of throwing it, null on success.
+    /// </summary>
+    public static async Task<Exception?> TryWithinAsync(TimeSpan budget, TimeProvider time, Func<CancellationToken, Task> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        using var deadline = new CancellationTokenSource(budget, time);
+        try
+        {
+            await work(deadline.Token);
+            return null;
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            return ex;
+        }
+    }
 }

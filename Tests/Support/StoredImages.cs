@@ -1,4 +1,3 @@
-using Amazon.DynamoDBv2.Model;
 using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
@@ -13,27 +12,28 @@ public static class StoredImages
     public static DynamoDbImageMetadataStore Store(AppHostFixture fixture) =>
         new(fixture.DynamoDb, Options.Create(new StorageOptions { Table = fixture.Environment["ImagesTableName"] }), TimeProvider.System);
 
-    /// <summary>Every item of the user as stored, tombstones left out.</summary>
+    /// <summary>Every item of the user as stored (strongly consistent), tombstones left out.</summary>
     public static async Task<List<ImageRecord>> LiveItemsAsync(AppHostFixture fixture, string sub, CancellationToken cancellationToken)
     {
         var store = Store(fixture);
         var items = new List<ImageRecord>();
-        var response = await fixture.DynamoDb.QueryAsync(new QueryRequest
+        string? cursor = null;
+        do
         {
-            TableName = fixture.Environment["ImagesTableName"],
-            KeyConditionExpression = "PK = :pk",
-            ExpressionAttributeValues = new() { [":pk"] = new AttributeValue { S = DynamoDbImageMetadataStore.PartitionKey(sub) } },
-            ConsistentRead = true,
-        }, cancellationToken);
-        foreach (var item in response.Items ?? [])
-        {
-            if (await store.GetAsync(sub, item["Id"].S, cancellationToken) is { Status: not ImageStatus.Discarded } live)
-            {
-                items.Add(live);
-            }
+            var page = await store.ListAsync(sub, 100, cursor, cancellationToken);
+            items.AddRange(page.Items);
+            cursor = page.NextCursor;
         }
-
+        while (cursor is not null);
         return items;
+    }
+
+    /// <summary>The objects live items reference: originals of items that are not Failed, and every listed rendition.</summary>
+    public static HashSet<(string Bucket, string Key)> ReferencedObjects(IEnumerable<ImageRecord> items, string originalsBucket, string renditionsBucket)
+    {
+        var live = items.Where(i => i.Status is not ImageStatus.Discarded).ToList();
+        return live.Where(i => i.Status is not ImageStatus.Failed).Select(i => (originalsBucket, i.OriginalKey))
+            .Concat(live.SelectMany(i => i.Renditions.Select(r => (renditionsBucket, r.Key)))).ToHashSet();
     }
 
     /// <summary>Invariant 1: every item of the user that reads Ready has its original and every rendition it lists.</summary>
@@ -69,11 +69,9 @@ public static class StoredImages
             TimeProvider.System, NullLogger<OrphanSweeper>.Instance);
         await sweeper.SweepAsync(cancellationToken);
 
-        var live = await LiveItemsAsync(fixture, sub, cancellationToken);
-        var referenced = live.Where(i => i.Status != ImageStatus.Failed).Select(i => i.OriginalKey)
-            .Concat(live.SelectMany(i => i.Renditions.Select(r => r.Key))).ToHashSet();
-        var objectsOfUser = (await fixture.ListKeysAsync(storage.Value.OriginalsBucket, $"originals/{sub}/", cancellationToken))
-            .Concat(await fixture.ListKeysAsync(storage.Value.RenditionsBucket, $"renditions/{sub}/", cancellationToken));
+        var referenced = ReferencedObjects(await LiveItemsAsync(fixture, sub, cancellationToken), storage.Value.OriginalsBucket, storage.Value.RenditionsBucket);
+        var objectsOfUser = (await fixture.ListKeysAsync(storage.Value.OriginalsBucket, $"originals/{sub}/", cancellationToken)).Select(k => (storage.Value.OriginalsBucket, k))
+            .Concat((await fixture.ListKeysAsync(storage.Value.RenditionsBucket, $"renditions/{sub}/", cancellationToken)).Select(k => (storage.Value.RenditionsBucket, k)));
         Assert.All(objectsOfUser, key => Assert.Contains(key, referenced));
     }
 }

@@ -30,7 +30,7 @@ public sealed class Harness : IDisposable
         var processor = new ImageProcessor(new FakePipeline(), _gate, new FixedSettingsStore(), storage);
         var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
         Remover = new ImageRemover(Metadata, Objects, storage, Time, NullLogger<ImageRemover>.Instance);
-        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Refused, storage, processing, Time, NullLogger<DirectUploads>.Instance);
+        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Refused, storage, processing, Time, NullLogger<DirectUploads>.Instance);
         Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
         Library = new ImageLibrary(Metadata, Remover, processing, Time);
         Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
@@ -77,9 +77,7 @@ public sealed class Harness : IDisposable
     /// <summary>Invariant 4, once the sweeper ran: every object is referenced by a live item.</summary>
     public void AssertNoUnreferencedObjects()
     {
-        var live = Metadata.Items.Where(i => i.Status is not ImageStatus.Discarded).ToList();
-        var referenced = live.Where(i => i.Status is not ImageStatus.Failed).Select(i => (Originals, i.OriginalKey))
-            .Concat(live.SelectMany(i => i.Renditions.Select(r => (Renditions, r.Key)))).ToHashSet();
+        var referenced = Support.StoredImages.ReferencedObjects(Metadata.Items, Originals, Renditions);
         Assert.All(Objects.Keys, key => Assert.Contains(key, referenced));
     }
 
