@@ -8,18 +8,17 @@ namespace ImageAspire.ImageService.Apis;
 
 /// <summary>
 /// Local only: the local S3 POSTs its object-created events here, standing in for the S3 → Lambda notification.
-/// Mapped only when <c>S3Events:Secret</c> is configured (never in AWS), never routed by the edge, and every
-/// request must carry the secret.
+/// Mapped only when <c>S3Events:Secret</c> and <c>S3Events:SecretHeader</c> are configured (never in AWS; the local
+/// backend sets both), never routed by the edge, and every request must carry the secret in that header.
 /// </summary>
 public static class S3EventsApi
 {
     public const string Path = "/internal/s3-events";
-    public const string SecretHeader = "x-s3-event-secret";
 
     public static IEndpointRouteBuilder MapS3EventsApi(this IEndpointRouteBuilder app)
     {
-        var secret = app.ServiceProvider.GetRequiredService<IConfiguration>()["S3Events:Secret"];
-        if (!string.IsNullOrEmpty(secret))
+        var configuration = app.ServiceProvider.GetRequiredService<IConfiguration>();
+        if (!string.IsNullOrEmpty(configuration["S3Events:Secret"]) && !string.IsNullOrEmpty(configuration["S3Events:SecretHeader"]))
         {
             app.MapPost(Path, ReceiveS3Event).AllowAnonymous().ExcludeFromDescription();
         }
@@ -33,7 +32,7 @@ public static class S3EventsApi
         HttpRequest request, IConfiguration configuration, PresignedUploads uploads, CancellationToken cancellationToken)
     {
         var expected = Encoding.UTF8.GetBytes(configuration["S3Events:Secret"] ?? string.Empty);
-        var given = Encoding.UTF8.GetBytes(request.Headers[SecretHeader].ToString());
+        var given = Encoding.UTF8.GetBytes(request.Headers[configuration["S3Events:SecretHeader"] ?? string.Empty].ToString());
         if (expected.Length == 0 || !CryptographicOperations.FixedTimeEquals(expected, given))
         {
             return TypedResults.Unauthorized();

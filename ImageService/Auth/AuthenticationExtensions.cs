@@ -67,8 +67,10 @@ public static class AuthenticationExtensions
             });
 
         services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy(AdminsPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim("cognito:groups", "admins"));
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        services.AddOptions<Microsoft.AspNetCore.Authorization.AuthorizationOptions>()
+            .Configure<IOptions<CognitoAuthOptions>>((authorization, cognito) => authorization.AddPolicy(AdminsPolicy,
+                policy => policy.RequireAuthenticatedUser().RequireClaim("cognito:groups", cognito.Value.AdminsGroup)));
         return services;
     }
 }

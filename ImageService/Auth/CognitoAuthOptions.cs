@@ -15,6 +15,10 @@ public sealed class CognitoAuthOptions : IValidatableObject
     [Required]
     public string ClientId { get; set; } = string.Empty;
 
+    /// <summary>The user pool group whose members may change the settings (the template's <c>AdminsGroup</c>).</summary>
+    [Required]
+    public string AdminsGroup { get; set; } = string.Empty;
+
     /// <summary>Only the local emulator, which speaks plain http, turns this off.</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
 

@@ -13,6 +13,16 @@ public enum ImageFormat
 
 public static class ImageFormats
 {
+    /// <summary>The format a rendition is written in; renditions use a subset of the formats uploads may have.</summary>
+    public static ImageFormat AsImageFormat(this EncodedFormat format) => format == EncodedFormat.WebP ? ImageFormat.WebP : ImageFormat.Jpeg;
+
+    public static string Extension(this EncodedFormat format) => format.AsImageFormat().Extension();
+
+    public static string ContentType(this EncodedFormat format) => format.AsImageFormat().ContentType();
+
+    /// <summary>The name in the settings and the API (<c>jpeg</c>, <c>webp</c>).</summary>
+    public static string Name(this EncodedFormat format) => format.AsImageFormat() == ImageFormat.WebP ? "webp" : "jpeg";
+
     public static string ContentType(this ImageFormat format) => format switch
     {
         ImageFormat.Jpeg => "image/jpeg",

@@ -149,12 +149,3 @@ public enum WatermarkPosition
     [JsonStringEnumMemberName("top-right")] TopRight,
     [JsonStringEnumMemberName("top-left")] TopLeft,
 }
-
-public static class EncodedFormats
-{
-    public static string Extension(this EncodedFormat format) => format == EncodedFormat.WebP ? "webp" : "jpg";
-
-    public static string ContentType(this EncodedFormat format) => format == EncodedFormat.WebP ? "image/webp" : "image/jpeg";
-
-    public static string Name(this EncodedFormat format) => format == EncodedFormat.WebP ? "webp" : "jpeg";
-}

@@ -5,9 +5,9 @@ using System.Net.Http.Headers;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using ImageAspire.AppHost.LocalAws;
+using ImageAspire.AppHost;
+using ImageAspire.Hosting.LocalAws;
 using ImageAspire.ImageService.Processing;
-using ImageAspire.Infra.Provisioning;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

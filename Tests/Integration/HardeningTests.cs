@@ -283,6 +283,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
             }, Timeout());
 
             var secret = await ServiceEnvironmentAsync("S3Events__Secret");
+            var header = await ServiceEnvironmentAsync("S3Events__SecretHeader");
             var notification = new JsonObject
             {
                 ["Records"] = new JsonArray(new JsonObject
@@ -299,7 +300,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
             Task<HttpResponseMessage> Event()
             {
                 var content = new StringContent(notification, Encoding.UTF8, "application/json");
-                content.Headers.Add("x-s3-event-secret", secret);
+                content.Headers.Add(header, secret);
                 return hookClient.PostAsync(new Uri("/internal/s3-events", UriKind.Relative), content, Timeout());
             }
 

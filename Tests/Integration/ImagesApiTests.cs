@@ -2,7 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using ImageAspire.AppHost.LocalAws;
+using ImageAspire.AppHost;
+using ImageAspire.Hosting.LocalAws;
 using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Integration;
@@ -227,7 +228,7 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
     public async Task Only_admins_change_settings_and_the_next_upload_follows_them()
     {
         using var user = await SignedInClientAsync();
-        var admin = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalAwsBackend.AdminUser.Email, LocalAwsBackend.AdminUser.Password, Timeout());
+        var admin = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Admin.Email, LocalUsers.Admin.Password, Timeout());
         using var adminClient = fixture.CreateServiceClient(admin.AccessToken);
         var original = (await user.GetFromJsonAsync<JsonObject>("/api/settings", Timeout()))!;
         var changed = JsonNode.Parse(original.ToJsonString())!.AsObject();

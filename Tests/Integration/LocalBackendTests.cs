@@ -8,8 +8,9 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Amazon.S3.Transfer;
 using Aspire.Hosting.Testing;
-using ImageAspire.AppHost.LocalAws;
-using ImageAspire.Infra.Templates;
+using ImageAspire.AppHost;
+using ImageAspire.Hosting.LocalAws;
+using ImageAspire.LocalAws.Templates;
 using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Integration;
@@ -53,15 +54,14 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     }
 
     [Fact]
-    public async Task Default_settings_are_seeded()
+    public async Task A_fresh_stack_answers_the_default_settings_as_in_AWS()
     {
-        var item = await fixture.DynamoDb.GetItemAsync(new GetItemRequest
-        {
-            TableName = fixture.Environment["ImagesTableName"],
-            Key = new() { ["PK"] = new AttributeValue { S = "SETTINGS" }, ["SK"] = new AttributeValue { S = "DEFAULT" } },
-        }, Timeout());
-        var document = JsonNode.Parse(item.Item["Document"].S)!;
-        Assert.Equal(["thumb", "medium", "large"], ((JsonArray)document["renditions"]!).Select(r => (string?)r!["name"]));
+        // Nothing seeds a settings item, locally or in AWS: the service's defaults are the one definition.
+        using var client = fixture.CreateServiceClient((await fixture.NewUserAsync(Timeout())).AccessToken);
+
+        var settings = (await client.GetFromJsonAsync<JsonObject>("/api/settings", Timeout()))!;
+
+        Assert.Equal(["thumb", "medium", "large"], ((JsonArray)settings["renditions"]!).Select(r => (string?)r!["name"]));
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     [Fact]
     public async Task The_seeded_admin_is_in_the_admins_group()
     {
-        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalAwsBackend.AdminUser.Email, LocalAwsBackend.AdminUser.Password, Timeout());
+        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Admin.Email, LocalUsers.Admin.Password, Timeout());
         using var client = fixture.CreateServiceClient(tokens.AccessToken);
 
         var me = await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout());
@@ -91,7 +91,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     [Fact]
     public async Task Requests_without_a_valid_access_token_are_refused()
     {
-        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalAwsBackend.DemoUser.Email, LocalAwsBackend.DemoUser.Password, Timeout());
+        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Demo.Email, LocalUsers.Demo.Password, Timeout());
         var parts = tokens.AccessToken.Split('.');
         var tamperedPayload = Base64Url(JwtClaims(tokens.AccessToken).Also(c => c["sub"] = "someone-else").ToJsonString());
         string[] refused =

@@ -6,8 +6,8 @@ using Amazon.S3;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using ImageAspire.AppHost.LocalAws;
-using ImageAspire.Infra.Provisioning;
+using ImageAspire.AppHost;
+using ImageAspire.Hosting.LocalAws;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -49,7 +49,9 @@ public class AppHostFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(Arguments, cts.Token);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // Health checks fail while resources stop at the end of a class; those lines would bury real failures.
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
         var service = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "imageservice"));
         foreach (var (name, value) in ServiceEnvironment)
         {

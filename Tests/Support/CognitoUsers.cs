@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using ImageAspire.Infra.Provisioning;
+using ImageAspire.Hosting.LocalAws;
 
 namespace ImageAspire.Tests.Support;
 

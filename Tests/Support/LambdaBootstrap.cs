@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using ImageAspire.Infra.Lambda;
+using ImageAspire.LocalLambda;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -66,6 +66,7 @@ public sealed class LambdaBootstrap : IAsyncDisposable
         start.Environment["AWS_SECRET_ACCESS_KEY"] = "test";
         start.Environment["Auth__Issuer"] = Issuer;
         start.Environment["Auth__ClientId"] = ClientId;
+        start.Environment["Auth__AdminsGroup"] = "test-admins";
         start.Environment["MALLOC_ARENA_MAX"] = "2";
         if (configured)
         {

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using ImageAspire.Infra.Templates;
+using ImageAspire.LocalAws.Templates;
 using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Unit;

@@ -1,4 +1,3 @@
-using ImageAspire.Infra.Edge;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;

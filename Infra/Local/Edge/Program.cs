@@ -1,5 +1,4 @@
-using ImageAspire.Infra.Edge;
-using ImageAspire.Infra.Templates;
+using ImageAspire.LocalAws.Templates;
 using ImageAspire.LocalEdge;
 
 // CloudFront's part, locally: one origin for the web app, /api/* and /media/*, with the path patterns, origins

@@ -1,4 +1,3 @@
-using ImageAspire.Infra.Edge;
 
 namespace ImageAspire.LocalEdge;
 

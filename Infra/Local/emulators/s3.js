@@ -9,7 +9,8 @@
 //    (presigned query and Authorization header) against s3rver's own key pairs, as S3 does;
 //  - s3rver ignores conditional writes; a PUT with "If-None-Match: *" over an existing object gets
 //    412 here as from S3 (checked, then written: unlike S3, two racing PUTs may both pass).
-// Environment: PORT, S3_DATA_DIR, S3_EVENT_WEBHOOK_URL, S3_EVENT_WEBHOOK_SECRET, S3_EVENT_BUCKETS, S3_VERBOSE.
+// Environment: PORT, S3_DATA_DIR, S3_EVENT_WEBHOOK_URL, S3_EVENT_WEBHOOK_SECRET (sent in the
+// S3_EVENT_WEBHOOK_HEADER header), S3_EVENT_BUCKETS, S3_VERBOSE.
 'use strict';
 const http = require('node:http');
 const { Transform } = require('node:stream');
@@ -21,6 +22,8 @@ const port = Number(process.env.PORT || 4569);
 const directory = process.env.S3_DATA_DIR || require('node:path').join(process.cwd(), '.data', 's3');
 const webhookUrl = process.env.S3_EVENT_WEBHOOK_URL || '';
 const webhookSecret = process.env.S3_EVENT_WEBHOOK_SECRET || '';
+const webhookHeader = process.env.S3_EVENT_WEBHOOK_HEADER || '';
+if (webhookUrl && !webhookHeader) throw new Error('S3_EVENT_WEBHOOK_HEADER is required with S3_EVENT_WEBHOOK_URL');
 // Like a bucket notification configuration: only these buckets' events are delivered (all when unset).
 const eventBuckets = (process.env.S3_EVENT_BUCKETS || '').split(',').map(b => b.trim()).filter(Boolean);
 require('node:fs').mkdirSync(directory, { recursive: true });
@@ -223,7 +226,7 @@ async function postEvent(event) {
     try {
       const response = await fetch(webhookUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-s3-event-secret': webhookSecret },
+        headers: { 'content-type': 'application/json', [webhookHeader]: webhookSecret },
         body,
         signal: AbortSignal.timeout(120_000),
       });

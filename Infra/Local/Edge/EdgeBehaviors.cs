@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using ImageAspire.Infra.Templates;
+using ImageAspire.LocalAws.Templates;
 
-namespace ImageAspire.Infra.Edge;
+namespace ImageAspire.LocalEdge;
 
 /// <summary>One cache behavior of the template's distribution: which paths go to which origin. (The edge does not cache.)</summary>
 public sealed record EdgeBehavior(string PathPattern, string OriginId)

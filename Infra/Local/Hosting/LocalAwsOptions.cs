@@ -1,6 +1,6 @@
-namespace ImageAspire.AppHost.LocalAws;
+namespace ImageAspire.Hosting.LocalAws;
 
-/// <summary>The local AWS backends the AppHost can run.</summary>
+/// <summary>The local AWS backends <c>AddLocalAws</c> can run.</summary>
 public enum LocalAwsBackendKind
 {
     /// <summary>S3, DynamoDB and Cognito emulators as Node processes (the default; no Docker).</summary>
@@ -10,13 +10,13 @@ public enum LocalAwsBackendKind
     LocalStack,
 }
 
-/// <summary>The <c>LocalAws</c> configuration section of the AppHost.</summary>
+/// <summary>The <c>LocalAws</c> configuration section.</summary>
 public sealed class LocalAwsOptions
 {
     /// <summary><c>embedded</c> (default) or <c>localstack</c>.</summary>
     public LocalAwsBackendKind Backend { get; set; } = LocalAwsBackendKind.Embedded;
 
-    /// <summary>Keep emulator data in <c>AppHost/.data</c> between runs instead of a fresh folder per run.</summary>
+    /// <summary>Keep emulator data in <c>&lt;AppHost&gt;/.data</c> between runs instead of a fresh folder per run.</summary>
     public bool KeepData { get; set; }
 
     /// <summary>Overrides the data folder.</summary>
@@ -28,9 +28,12 @@ public sealed class LocalAwsOptions
     /// <summary>The AWS region the local backend pretends to be in.</summary>
     public string Region { get; set; } = "us-east-1";
 
-    /// <summary>Origins the browser uses locally (CORS on the originals bucket for presigned PUTs).</summary>
-    public IReadOnlyList<string> SiteOrigins { get; set; } = ["http://localhost:8080"];
+    /// <summary>The account id the template's <c>AWS::AccountId</c> resolves to locally.</summary>
+    public string AccountId { get; set; } = "000000000000";
 
     /// <summary>The <c>Stage</c> parameter of the template for local resources.</summary>
     public string Stage { get; set; } = "local";
+
+    /// <summary>The template's parameters for the local stack.</summary>
+    public IReadOnlyDictionary<string, string> TemplateParameters => new Dictionary<string, string> { ["Stage"] = Stage };
 }

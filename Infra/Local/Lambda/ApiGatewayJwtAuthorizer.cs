@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace ImageAspire.Infra.Lambda;
+namespace ImageAspire.LocalLambda;
 
 /// <summary>
 /// API Gateway's JWT authorizer, locally: a bearer token must be signed by a key of the issuer's JWKS (RS256),

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace ImageAspire.Infra.Lambda;
+namespace ImageAspire.LocalLambda;
 
 /// <summary>The outcome of one invocation: the function's response payload, or its error payload.</summary>
 public sealed record InvocationResult(bool IsError, byte[] Payload);
@@ -14,9 +14,32 @@ public sealed record InvocationResult(bool IsError, byte[] Payload);
 /// One function behind the Lambda Runtime API (2018-06-01), as the Lambda service runs it: invocations queue
 /// until the function asks for the next one; it answers with <c>/response</c> or <c>/error</c>.
 /// </summary>
-public sealed class LocalLambdaFunction(string functionArn = "arn:aws:lambda:us-east-1:000000000000:function:imageaspire-local-images")
+public sealed class LocalLambdaFunction(string functionArn = LocalLambdaFunction.DefaultArn)
 {
-    private sealed record Pending(string RequestId, byte[] Payload, DateTimeOffset Deadline, string TraceId, TaskCompletionSource<InvocationResult> Result);
+    /// <summary>The ARN the function is told it runs as when none is configured.</summary>
+    public const string DefaultArn = "arn:aws:lambda:us-east-1:000000000000:function:local-function";
+
+    /// <summary>
+    /// How long an invocation may wait for the function to take it (while it initializes or runs another one): the
+    /// local service runs one instance where Lambda would start more, so waiting stands in for scaling out.
+    /// </summary>
+    public static readonly TimeSpan QueueTimeout = TimeSpan.FromSeconds(60);
+
+    private sealed class Pending(string requestId, byte[] payload, TimeSpan timeout, string traceId)
+    {
+        public string RequestId => requestId;
+
+        public byte[] Payload => payload;
+
+        public TimeSpan Timeout => timeout;
+
+        public string TraceId => traceId;
+
+        /// <summary>Set to the deadline when the function takes the invocation; cancelled if it waited too long.</summary>
+        public TaskCompletionSource<DateTimeOffset> Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<InvocationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
     private readonly ConcurrentDictionary<string, Pending> _inFlight = new();
@@ -24,16 +47,40 @@ public sealed class LocalLambdaFunction(string functionArn = "arn:aws:lambda:us-
     /// <summary>The last <c>/init/error</c> the function reported, if any.</summary>
     public string? InitError { get; private set; }
 
-    /// <summary>Invokes the function and waits for its answer (or the timeout).</summary>
+    /// <summary>
+    /// Invokes the function and waits for its answer. As in Lambda, the timeout runs from when the function takes the
+    /// invocation, so a cold start or a queue does not eat into it.
+    /// </summary>
     public async Task<InvocationResult> InvokeAsync(byte[] payload, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var requestId = Guid.NewGuid().ToString();
         var traceId = $"Root=1-{DateTimeOffset.UtcNow.ToUnixTimeSeconds():x8}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12))};Parent={Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))};Sampled=1";
-        var pending = new Pending(requestId, payload, DateTimeOffset.UtcNow + timeout, traceId, new TaskCompletionSource<InvocationResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(requestId, payload, timeout, traceId);
         await _queue.Writer.WriteAsync(pending, cancellationToken);
+        DateTimeOffset deadline;
         try
         {
-            return await pending.Result.Task.WaitAsync(timeout, cancellationToken);
+            deadline = await pending.Started.Task.WaitAsync(QueueTimeout, cancellationToken);
+        }
+        catch (TimeoutException) when (pending.Started.TrySetCanceled(CancellationToken.None))
+        {
+            // Not taken, and now it never will be: the function skips it.
+            return new InvocationResult(true, """{"errorType":"TooManyRequestsException","errorMessage":"The function did not take the invocation in time"}"""u8.ToArray());
+        }
+        catch (OperationCanceledException) when (pending.Started.TrySetCanceled(CancellationToken.None))
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            // Taken at the moment the wait ended: it runs, so it is waited for as any other.
+            deadline = await pending.Started.Task;
+        }
+
+        try
+        {
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            return await pending.Result.Task.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -60,11 +107,19 @@ public sealed class LocalLambdaFunction(string functionArn = "arn:aws:lambda:us-
 
     private async Task NextAsync(HttpContext context)
     {
-        var pending = await _queue.Reader.ReadAsync(context.RequestAborted);
+        Pending pending;
+        DateTimeOffset deadline;
+        do
+        {
+            pending = await _queue.Reader.ReadAsync(context.RequestAborted);
+            deadline = DateTimeOffset.UtcNow + pending.Timeout;
+        }
+        while (!pending.Started.TrySetResult(deadline));
+
         _inFlight[pending.RequestId] = pending;
         var headers = context.Response.Headers;
         headers["Lambda-Runtime-Aws-Request-Id"] = pending.RequestId;
-        headers["Lambda-Runtime-Deadline-Ms"] = pending.Deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        headers["Lambda-Runtime-Deadline-Ms"] = deadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
         headers["Lambda-Runtime-Invoked-Function-Arn"] = functionArn;
         headers["Lambda-Runtime-Trace-Id"] = pending.TraceId;
         context.Response.ContentType = "application/json";

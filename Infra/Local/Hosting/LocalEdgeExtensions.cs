@@ -1,43 +1,48 @@
+using ImageAspire.Hosting.LocalAws;
 using Microsoft.Extensions.Configuration;
 
-namespace ImageAspire.AppHost.LocalAws;
+namespace Aspire.Hosting;
 
-/// <summary>The web app behind the local CloudFront-style edge.</summary>
+/// <summary>A Blazor WebAssembly app behind the local CloudFront-style edge.</summary>
 public static class LocalEdgeExtensions
 {
     /// <summary>The port the browser uses (<c>Edge:Port</c>, default 8080).</summary>
     public static int EdgePort(IConfiguration configuration) => configuration.GetValue("Edge:Port", 8080);
 
+    /// <summary>The edge's origin in the browser, <c>http://localhost:&lt;Edge:Port&gt;</c>.</summary>
+    public static string EdgeOrigin(IConfiguration configuration) => $"http://localhost:{EdgePort(configuration)}";
+
     /// <summary>
-    /// Publishes <c>Web/</c> (a <c>web-build</c> step the edge waits for) and adds the edge (<c>Infra/Local/Edge</c>) at
-    /// <c>http://localhost:&lt;Edge:Port&gt;</c>: the app with its SPA fallback, <c>/api/*</c> to <paramref name="api"/> and
-    /// <c>/media/*</c> to the renditions bucket, with the template's path patterns and security headers, and the app's
+    /// Publishes <paramref name="webProject"/> to <paramref name="output"/> (a <c>web-build</c> step the edge waits for)
+    /// and adds the edge (<c>Infra/Local/Edge</c>) at <see cref="EdgeOrigin"/>: the app with its SPA fallback,
+    /// <c>/api/*</c> to <paramref name="api"/> and <c>/media/*</c> to the bucket <paramref name="mediaBucketLogicalId"/>,
+    /// with the path patterns and security headers of the template's distribution, and the app's
     /// <c>/appsettings.json</c> (the Cognito endpoint, pool and client).
     /// </summary>
-    public static IResourceBuilder<ProjectResource> AddLocalEdge(this IDistributedApplicationBuilder builder, LocalAwsBackend backend, IResourceBuilder<ProjectResource> api)
+    public static IResourceBuilder<ProjectResource> AddLocalEdge(
+        this IDistributedApplicationBuilder builder, LocalAwsBackend backend, IResourceBuilder<ProjectResource> api,
+        string webProject, string output, string mediaBucketLogicalId, ProvisionedOutputReference userPoolId, ProvisionedOutputReference clientId)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(backend);
-        var root = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
-        var output = Path.Combine(root, "artifacts", "web-local");
-        var marker = PrepareWebBuild(Path.Combine(root, "Web"), output);
-        var webBuild = builder.AddExecutable("web-build", "dotnet", root,
-            "publish", Path.Combine("Web", "Web.csproj"), "-c", "Release", "-o", output, "--nologo", "-v", "quiet",
+        var marker = PrepareWebBuild(Path.GetDirectoryName(webProject)!, output);
+        var webBuild = builder.AddExecutable("web-build", "dotnet", Path.GetDirectoryName(webProject)!,
+            "publish", webProject, "-c", "Release", "-o", output, "--nologo", "-v", "quiet",
             $"-p:LocalPublishMarker={marker}");
 
-        return builder.AddProject<Projects.LocalEdge>("edge")
+        return builder.AddProject("edge", LocalAwsExtensions.BuildMetadata("LocalAws.LocalEdgeProject"))
             .WithEndpoint("http", endpoint => endpoint.Port = EdgePort(builder.Configuration))
             .WithEnvironment("Edge__Template", backend.TemplatePath)
             .WithEnvironment("Edge__Stage", backend.Options.Stage)
             .WithEnvironment("Edge__WebRoot", Path.Combine(output, "wwwroot"))
             .WithEnvironment("Edge__Origins__api", api.GetEndpoint("http"))
             .WithEnvironment("Edge__Origins__media", backend.S3Endpoint)
-            .WithEnvironment("Edge__MediaBucket", backend.RenditionsBucketName)
+            .WithEnvironment("Edge__MediaBucket", backend.BucketName(mediaBucketLogicalId))
             .WithEnvironment("Edge__ConnectSources", ReferenceExpression.Create($"{backend.CognitoEndpoint} {backend.S3Endpoint}"))
             .WithEnvironment("Cognito__Endpoint", ReferenceExpression.Create($"{backend.CognitoEndpoint}/"))
             .WithEnvironment("Cognito__Region", backend.Options.Region)
-            .WithEnvironment("Cognito__UserPoolId", backend.Provisioning.Resource.Output("UserPoolId"))
-            .WithEnvironment("Cognito__ClientId", backend.ClientId)
+            .WithEnvironment("Cognito__UserPoolId", userPoolId)
+            .WithEnvironment("Cognito__ClientId", clientId)
             .WithHttpHealthCheck("/health")
             .WaitForCompletion(webBuild)
             .WaitFor(api);

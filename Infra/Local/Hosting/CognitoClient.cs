@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ImageAspire.Infra.Provisioning;
+namespace ImageAspire.Hosting.LocalAws;
 
 /// <summary>
 /// A small client for the Cognito user pools JSON API (the AWSSDK package is not available here).

@@ -7,14 +7,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
 
-namespace ImageAspire.Infra.Lambda;
+namespace ImageAspire.LocalLambda;
 
 /// <summary>
 /// The HTTP API of the template, locally: route <c>ANY /api/{proxy+}</c> with the JWT authorizer, payload format
 /// 2.0 to the function, its proxy response back to the caller; plus the local S3's object events delivered to
 /// the function as S3 notifications (the template's bucket notification).
 /// </summary>
-public sealed class LocalHttpApi(LocalLambdaFunction function, ApiGatewayJwtAuthorizer authorizer, string s3EventSecret, TimeSpan timeout)
+public sealed class LocalHttpApi(LocalLambdaFunction function, ApiGatewayJwtAuthorizer authorizer, string s3EventSecretHeader, string s3EventSecret, TimeSpan timeout)
 {
     public const string S3EventsPath = "/_local/s3-events";
 
@@ -183,7 +183,7 @@ public sealed class LocalHttpApi(LocalLambdaFunction function, ApiGatewayJwtAuth
     private async Task<IResult> DeliverS3EventAsync(HttpRequest request)
     {
         var expected = Encoding.UTF8.GetBytes(s3EventSecret);
-        var given = Encoding.UTF8.GetBytes(request.Headers["x-s3-event-secret"].ToString());
+        var given = Encoding.UTF8.GetBytes(request.Headers[s3EventSecretHeader].ToString());
         if (expected.Length == 0 || !CryptographicOperations.FixedTimeEquals(expected, given))
         {
             return Results.Unauthorized();

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
 
-namespace ImageAspire.Infra.Templates;
+namespace ImageAspire.LocalAws.Templates;
 
 /// <summary>A resource of a template: its logical id, type and (unresolved) properties.</summary>
 public sealed record TemplateResource(string LogicalId, string Type, JsonObject Properties);
@@ -255,6 +255,12 @@ public sealed class TemplateContext
         _values["AWS::StackName"] = _values.GetValueOrDefault("AppName", "stack");
         _values["AWS::NoValue"] = string.Empty;
     }
+
+    /// <summary>The region <c>AWS::Region</c> resolves to.</summary>
+    public string Region => _values["AWS::Region"];
+
+    /// <summary>The account <c>AWS::AccountId</c> resolves to.</summary>
+    public string AccountId => _values["AWS::AccountId"];
 
     /// <summary>Evaluates a condition of the template's <c>Conditions</c> section.</summary>
     public bool Condition(string name) =>

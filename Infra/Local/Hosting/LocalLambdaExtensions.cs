@@ -1,0 +1,48 @@
+using System.Globalization;
+using ImageAspire.Hosting.LocalAws;
+using ImageAspire.LocalAws.Templates;
+
+namespace Aspire.Hosting;
+
+/// <summary>Runs a project as a Lambda function behind the local Lambda and HTTP API service.</summary>
+public static class LocalLambdaExtensions
+{
+    /// <summary>
+    /// Adds the local Lambda service (<c>Infra/Local/Lambda</c>): the Runtime API that <paramref name="function"/> polls
+    /// (it gets <c>AWS_LAMBDA_RUNTIME_API</c> and so serves invocations instead of listening), an HTTP API front with the
+    /// Cognito JWT authorizer of <paramref name="issuer"/> and <paramref name="clientId"/> on <c>/api/*</c>, and delivery
+    /// of the local S3's object events as S3 notifications. The function's name, memory size and timeout are those of
+    /// the template's <c>AWS::Lambda::Function</c> <paramref name="functionLogicalId"/>.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> AddLocalLambda(
+        this IDistributedApplicationBuilder builder, string name, LocalAwsBackend backend, IResourceBuilder<ProjectResource> function,
+        string functionLogicalId, ReferenceExpression issuer, ProvisionedOutputReference clientId)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(function);
+        var definition = backend.Template.ResourcesOfType("AWS::Lambda::Function").SingleOrDefault(r => r.LogicalId == functionLogicalId)
+            ?? throw new TemplateException($"The template has no AWS::Lambda::Function {functionLogicalId}.");
+        var context = backend.TemplateContext();
+        string Property(string property, string fallback) => CloudFormationTemplate.Resolve(definition.Properties[property], context)?.ToString() ?? fallback;
+        var functionName = Property("FunctionName", functionLogicalId);
+        var timeoutSeconds = int.Parse(Property("Timeout", "3"), CultureInfo.InvariantCulture);
+
+        var lambda = builder.AddProject(name, LocalAwsExtensions.BuildMetadata("LocalAws.LocalLambdaProject"))
+            .WithEnvironment("Lambda__FunctionArn", $"arn:aws:lambda:{context.Region}:{context.AccountId}:function:{functionName}")
+            .WithEnvironment("Lambda__TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture))
+            .WithEnvironment("Auth__Issuer", issuer)
+            .WithEnvironment("Auth__ClientId", clientId)
+            .WithS3EventSecret(backend)
+            .WithHttpHealthCheck("/health")
+            .WaitForCompletion(backend.Provisioning);
+
+        function
+            .WithEnvironment("AWS_LAMBDA_RUNTIME_API", lambda.GetEndpoint("http").Property(EndpointProperty.HostAndPort))
+            .WithEnvironment("AWS_LAMBDA_FUNCTION_NAME", functionName)
+            .WithEnvironment("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Property("MemorySize", "128"))
+            .WaitFor(lambda);
+        backend.WithS3EventWebhook(lambda, "/_local/s3-events");
+        return lambda;
+    }
+}
