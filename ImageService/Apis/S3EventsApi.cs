@@ -26,10 +26,12 @@ public static class S3EventsApi
         return app;
     }
 
-    public sealed record S3EventResult(string Key, string? ImageId, string? Status);
-
-    public static async Task<Results<Ok<S3EventResult[]>, UnauthorizedHttpResult, ProblemHttpResult>> ReceiveS3Event(
-        HttpRequest request, IConfiguration configuration, PresignedUploads uploads, CancellationToken cancellationToken)
+    /// <summary>
+    /// Answers the processor's outcome: 200 when every record was processed, 503 when one failed (the local S3 then
+    /// delivers the event again, as Lambda retries a failed invocation).
+    /// </summary>
+    public static async Task<Results<Ok<S3EventOutcome>, UnauthorizedHttpResult, ProblemHttpResult>> ReceiveS3Event(
+        HttpRequest request, IConfiguration configuration, S3EventProcessor processor, CancellationToken cancellationToken)
     {
         var expected = Encoding.UTF8.GetBytes(configuration["S3Events:Secret"] ?? string.Empty);
         var given = Encoding.UTF8.GetBytes(request.Headers[configuration["S3Events:SecretHeader"] ?? string.Empty].ToString());
@@ -38,26 +40,19 @@ public static class S3EventsApi
             return TypedResults.Unauthorized();
         }
 
-        JsonDocument document;
+        S3EventNotification? notification;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+            notification = await JsonSerializer.DeserializeAsync(request.Body, ImageServiceJsonContext.Default.S3EventNotification, cancellationToken);
         }
         catch (JsonException ex)
         {
             return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid event", ex.Message);
         }
 
-        using (document)
-        {
-            var results = new List<S3EventResult>();
-            foreach (var record in S3EventNotification.ObjectCreatedRecords(document.RootElement))
-            {
-                var image = await uploads.ProcessObjectCreatedAsync(record.Bucket, record.Key, cancellationToken);
-                results.Add(new S3EventResult(record.Key, image?.Id, image?.Status.ToString()));
-            }
-
-            return TypedResults.Ok(results.ToArray());
-        }
+        var outcome = await processor.ProcessAsync(notification ?? new S3EventNotification([]), cancellationToken);
+        return outcome.Succeeded
+            ? TypedResults.Ok(outcome)
+            : ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "S3 records failed", outcome.Describe());
     }
 }

@@ -19,10 +19,7 @@ public static class AuthenticationExtensions
     /// </summary>
     public static IServiceCollection AddCognitoAuthentication(this IServiceCollection services)
     {
-        services.AddOptions<CognitoAuthOptions>()
-            .BindConfiguration(CognitoAuthOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        services.AddOptions<CognitoAuthOptions>().BindConfiguration(CognitoAuthOptions.SectionName).ValidateWith(new CognitoAuthOptionsValidator()).ValidateOnStart();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Auth;
 
@@ -52,3 +53,6 @@ public sealed class CognitoAuthOptions : IValidatableObject
         }
     }
 }
+
+[OptionsValidator]
+public sealed partial class CognitoAuthOptionsValidator : IValidateOptions<CognitoAuthOptions>;

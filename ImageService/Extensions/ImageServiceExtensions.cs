@@ -17,6 +17,7 @@ public static class ImageServiceExtensions
     public static IHostApplicationBuilder AddImageServices(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ImageAspire.ImageService.ImageServiceJsonContext.Default));
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddOpenApi();
@@ -24,8 +25,8 @@ public static class ImageServiceExtensions
         services.AddPerUserRateLimiting();
         services.AddSingleton(TimeProvider.System);
 
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ProcessingOptions>().BindConfiguration(ProcessingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateWith(new StorageOptionsValidator()).ValidateOnStart();
+        services.AddOptions<ProcessingOptions>().BindConfiguration(ProcessingOptions.SectionName).ValidateWith(new ProcessingOptionsValidator()).ValidateOnStart();
 
         // Multipart uploads: room for the configured number of files at the configured size, nothing more.
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ProcessingOptions>>((kestrel, processing) =>
@@ -45,7 +46,7 @@ public static class ImageServiceExtensions
         services.AddSingleton<ISettingsStore, DynamoDbSettingsStore>();
         services.AddSingleton<IImagePipeline, NetVipsImagePipeline>();
         services.AddSingleton<PipelineGate>();
-        services.AddOptions<SweeperOptions>().BindConfiguration(SweeperOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SweeperOptions>().BindConfiguration(SweeperOptions.SectionName).ValidateWith(new SweeperOptionsValidator()).ValidateOnStart();
         services.AddSingleton<ImageProcessor>();
         services.AddSingleton<CommitResolver>();
         services.AddSingleton<ImageRemover>();
@@ -59,7 +60,8 @@ public static class ImageServiceExtensions
             services.AddHostedService<SweeperService>();
         }
 
-        services.AddSingleton<ImageAspire.ImageService.Lambda.IObjectCreatedHandler, ImageAspire.ImageService.Lambda.ImageLibraryObjectCreatedHandler>();
+        services.AddSingleton<IObjectCreatedHandler, PresignedUploadObjectCreatedHandler>();
+        services.AddSingleton<S3EventProcessor>();
         builder.AddLambdaHosting();
         return builder;
     }

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using ImageAspire.ImageService.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Images;
 
@@ -10,17 +12,20 @@ public sealed class SweeperOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>How often the whole buckets are swept.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    [TimeSpanRange("00:00:01", "7.00:00:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
     /// Objects younger than this are never removed: a direct upload writes its objects before its item exists.
     /// Longer than any request lives (API Gateway: 29 s; the function: 90 s).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan Grace { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often refused uploads whose outcome was unknown are retried.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
+
+[OptionsValidator]
+public sealed partial class SweeperOptionsValidator : IValidateOptions<SweeperOptions>;

@@ -27,28 +27,16 @@ public sealed record ApiGatewayRequest(
     string? RequestId,
     string? SourceIp)
 {
-    /// <summary>True when the payload is an API Gateway proxy event (either version).</summary>
-    public static bool IsApiGatewayEvent(JsonElement root) =>
-        root.ValueKind == JsonValueKind.Object
-        && (root.TryGetProperty("rawPath", out _) || (root.TryGetProperty("httpMethod", out _) && root.TryGetProperty("path", out _)));
-
-    public static ApiGatewayRequest Parse(JsonElement root)
+    public static ApiGatewayRequest FromHttpApi(HttpApiV2Event request)
     {
-        var isV2 = root.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String && version.GetString() == "2.0"
-            || root.TryGetProperty("rawPath", out _);
-        return isV2 ? ParseV2(root) : ParseV1(root);
-    }
-
-    private static ApiGatewayRequest ParseV2(JsonElement root)
-    {
-        var context = Property(root, "requestContext");
-        var http = Property(context, "http");
-        var method = String(http, "method") ?? "GET";
-        var rawPath = String(root, "rawPath") ?? String(http, "path") ?? "/";
-        var rawQuery = String(root, "rawQueryString") ?? string.Empty;
+        ArgumentNullException.ThrowIfNull(request);
+        var context = request.RequestContext;
+        var method = context?.Http?.Method ?? "GET";
+        var rawPath = request.RawPath ?? context?.Http?.Path ?? "/";
+        var rawQuery = request.RawQueryString ?? string.Empty;
 
         // A named stage is the first path segment of rawPath; the app is mounted below it.
-        var stage = String(context, "stage");
+        var stage = context?.Stage;
         var pathBase = string.Empty;
         var path = rawPath;
         if (!string.IsNullOrEmpty(stage) && stage != "$default"
@@ -59,92 +47,73 @@ public sealed record ApiGatewayRequest(
         }
 
         var headers = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
-        foreach (var header in Properties(root, "headers"))
+        foreach (var (name, value) in request.Headers ?? new Dictionary<string, string?>())
         {
-            headers[header.Name] = header.Value.ToString();
+            headers[name] = value;
         }
 
-        if (root.TryGetProperty("cookies", out var cookies) && cookies.ValueKind == JsonValueKind.Array)
+        if (request.Cookies is { Count: > 0 } cookies)
         {
-            headers["Cookie"] = string.Join("; ", cookies.EnumerateArray().Select(c => c.GetString()));
+            headers["Cookie"] = string.Join("; ", cookies);
         }
 
-        var claims = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var claim in Properties(Property(Property(context, "authorizer"), "jwt"), "claims"))
-        {
-            claims[claim.Name] = claim.Value.ValueKind == JsonValueKind.String ? claim.Value.GetString()! : claim.Value.GetRawText();
-        }
-
+        var query = rawQuery.Length > 0 ? "?" + rawQuery : string.Empty;
         return new ApiGatewayRequest(
             ApiGatewayPayloadVersion.V2,
             method,
             DecodePath(pathBase),
             DecodePath(string.IsNullOrEmpty(path) ? "/" : path),
-            rawPath + (rawQuery.Length > 0 ? "?" + rawQuery : string.Empty),
-            rawQuery.Length > 0 ? "?" + rawQuery : string.Empty,
+            rawPath + query,
+            query,
             headers,
-            ReadBody(root),
-            claims,
-            String(context, "requestId"),
-            String(http, "sourceIp"));
+            ReadBody(request.Body, request.IsBase64Encoded),
+            Claims(context?.Authorizer?.Jwt?.Claims),
+            context?.RequestId,
+            context?.Http?.SourceIp);
     }
 
-    private static ApiGatewayRequest ParseV1(JsonElement root)
+    public static ApiGatewayRequest FromRestApi(RestApiV1Event request)
     {
-        var context = Property(root, "requestContext");
-        var method = String(root, "httpMethod") ?? "GET";
-        var path = String(root, "path") ?? "/";
-
+        ArgumentNullException.ThrowIfNull(request);
+        var path = request.Path ?? "/";
         var headers = new Dictionary<string, StringValues>(StringComparer.OrdinalIgnoreCase);
-        var multiHeaders = Properties(root, "multiValueHeaders");
-        if (multiHeaders.Count > 0)
+        if (request.MultiValueHeaders is { Count: > 0 } multiHeaders)
         {
-            foreach (var header in multiHeaders)
+            foreach (var (name, values) in multiHeaders)
             {
-                headers[header.Name] = new StringValues(header.Value.ValueKind == JsonValueKind.Array
-                    ? header.Value.EnumerateArray().Select(v => v.GetString()).ToArray()
-                    : [header.Value.ToString()]);
+                headers[name] = new StringValues([.. values ?? []]);
             }
         }
         else
         {
-            foreach (var header in Properties(root, "headers"))
+            foreach (var (name, value) in request.Headers ?? new Dictionary<string, string?>())
             {
-                headers[header.Name] = header.Value.ToString();
+                headers[name] = value;
             }
         }
 
+        IEnumerable<(string Name, string? Value)> pairs = request.MultiValueQueryStringParameters is { Count: > 0 } multiQuery
+            ? multiQuery.SelectMany(p => (p.Value ?? []).Select(v => (p.Key, v)))
+            : (request.QueryStringParameters ?? new Dictionary<string, string?>()).Select(p => (p.Key, p.Value));
         var query = new StringBuilder();
-        var multiQuery = Properties(root, "multiValueQueryStringParameters");
-        IEnumerable<(string Name, string? Value)> pairs = multiQuery.Count > 0
-            ? multiQuery.SelectMany(p => p.Value.ValueKind == JsonValueKind.Array
-                ? p.Value.EnumerateArray().Select(v => (p.Name, v.GetString()))
-                : [(p.Name, p.Value.ToString())])
-            : Properties(root, "queryStringParameters").Select(p => (p.Name, (string?)p.Value.ToString()));
         foreach (var (name, value) in pairs)
         {
             query.Append(query.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value ?? string.Empty));
         }
 
-        var claims = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var claim in Properties(Property(Property(context, "authorizer"), "claims"), null))
-        {
-            claims[claim.Name] = claim.Value.ValueKind == JsonValueKind.String ? claim.Value.GetString()! : claim.Value.GetRawText();
-        }
-
         var encodedPath = string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
         return new ApiGatewayRequest(
             ApiGatewayPayloadVersion.V1,
-            method,
+            request.HttpMethod ?? "GET",
             string.Empty,
             path,
             encodedPath + query,
             query.ToString(),
             headers,
-            ReadBody(root),
-            claims,
-            String(context, "requestId"),
-            String(Property(context, "identity"), "sourceIp"));
+            ReadBody(request.Body, request.IsBase64Encoded),
+            Claims(request.RequestContext?.Authorizer?.Claims),
+            request.RequestContext?.RequestId,
+            request.RequestContext?.Identity?.SourceIp);
     }
 
     /// <summary>Decodes a raw path as Kestrel does: every escape except <c>%2F</c>, which would change the segments.</summary>
@@ -159,16 +128,18 @@ public sealed record ApiGatewayRequest(
         return string.Join("%2F", parts.Select(Uri.UnescapeDataString));
     }
 
-    private static byte[] ReadBody(JsonElement root)
+    private static Dictionary<string, string> Claims(IReadOnlyDictionary<string, JsonElement>? claims) =>
+        (claims ?? new Dictionary<string, JsonElement>()).ToDictionary(
+            c => c.Key, c => c.Value.ValueKind == JsonValueKind.String ? c.Value.GetString()! : c.Value.GetRawText(), StringComparer.Ordinal);
+
+    private static byte[] ReadBody(string? body, bool isBase64Encoded)
     {
-        var body = String(root, "body");
         if (string.IsNullOrEmpty(body))
         {
             return [];
         }
 
-        var base64 = root.TryGetProperty("isBase64Encoded", out var flag) && flag.ValueKind == JsonValueKind.True;
-        if (base64)
+        if (isBase64Encoded)
         {
             // A body flagged base64 that is not base64 (AWS's own sample has one) is passed on as text
             // rather than failing the whole invocation.
@@ -180,17 +151,5 @@ public sealed record ApiGatewayRequest(
         }
 
         return Encoding.UTF8.GetBytes(body);
-    }
-
-    private static JsonElement Property(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : default;
-
-    private static string? String(JsonElement element, string name) =>
-        Property(element, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
-
-    private static List<JsonProperty> Properties(JsonElement element, string? name)
-    {
-        var target = name is null ? element : Property(element, name);
-        return target.ValueKind == JsonValueKind.Object ? [.. target.EnumerateObject()] : [];
     }
 }

@@ -1,35 +1,26 @@
 using System.Text;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
+using System.Text.Json;
 
 namespace ImageAspire.ImageService.Lambda;
 
 /// <summary>Turns an ASP.NET Core response into the API Gateway proxy response of the request's payload version.</summary>
 public static class ApiGatewayResponse
 {
-    public static JsonObject Create(ApiGatewayPayloadVersion version, int statusCode, IHeaderDictionary headers, ReadOnlySpan<byte> body)
+    public static byte[] Serialize(ApiGatewayPayloadVersion version, int statusCode, IHeaderDictionary headers, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(headers);
         var isText = IsText(headers.ContentType.ToString());
-        var response = new JsonObject
-        {
-            ["statusCode"] = statusCode,
-            ["body"] = body.IsEmpty ? string.Empty : isText ? Encoding.UTF8.GetString(body) : Convert.ToBase64String(body),
-            ["isBase64Encoded"] = !body.IsEmpty && !isText,
-        };
-
+        var text = body.IsEmpty ? string.Empty : isText ? Encoding.UTF8.GetString(body) : Convert.ToBase64String(body);
+        var isBase64 = !body.IsEmpty && !isText;
         if (version == ApiGatewayPayloadVersion.V2)
         {
-            var single = new JsonObject();
-            var cookies = new JsonArray();
+            var single = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            var cookies = new List<string>();
             foreach (var (name, values) in headers)
             {
                 if (string.Equals(name, "Set-Cookie", StringComparison.OrdinalIgnoreCase))
                 {
-                    foreach (var cookie in values)
-                    {
-                        cookies.Add(cookie);
-                    }
+                    cookies.AddRange(values.OfType<string>());
                 }
                 else
                 {
@@ -37,24 +28,12 @@ public static class ApiGatewayResponse
                 }
             }
 
-            response["headers"] = single;
-            if (cookies.Count > 0)
-            {
-                response["cookies"] = cookies;
-            }
-        }
-        else
-        {
-            var multi = new JsonObject();
-            foreach (var (name, values) in headers)
-            {
-                multi[name] = new JsonArray(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
-            }
-
-            response["multiValueHeaders"] = multi;
+            return JsonSerializer.SerializeToUtf8Bytes(
+                new HttpApiV2Response(statusCode, single, cookies.Count > 0 ? cookies : null, text, isBase64), LambdaJsonContext.Default.HttpApiV2Response);
         }
 
-        return response;
+        var multi = headers.ToDictionary(h => h.Key, h => (IReadOnlyList<string>)[.. h.Value.OfType<string>()], StringComparer.OrdinalIgnoreCase);
+        return JsonSerializer.SerializeToUtf8Bytes(new RestApiV1Response(statusCode, multi, text, isBase64), LambdaJsonContext.Default.RestApiV1Response);
     }
 
     private static bool IsText(string contentType)

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 
 namespace ImageAspire.ImageService.Lambda;
 
@@ -41,13 +41,9 @@ public sealed class LambdaRuntimeClient(HttpClient http)
     private async Task PostErrorAsync(string path, Exception error, CancellationToken cancellationToken)
     {
         var type = error.GetType().Name;
-        var body = new JsonObject
-        {
-            ["errorMessage"] = error.Message,
-            ["errorType"] = type,
-            ["stackTrace"] = new JsonArray((error.StackTrace ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => (JsonNode?)l.Trim()).ToArray()),
-        };
-        using var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        var body = new LambdaError(error.Message, type, [.. (error.StackTrace ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim())]);
+        using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, LambdaJsonContext.Default.LambdaError));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         content.Headers.Add("Lambda-Runtime-Function-Error-Type", $"Unhandled.{type}");
         using var response = await http.PostAsync(new Uri(path, UriKind.Relative), content, cancellationToken);
         response.EnsureSuccessStatusCode();

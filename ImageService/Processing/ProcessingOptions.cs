@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using ImageAspire.ImageService.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Processing;
 
@@ -33,14 +35,14 @@ public sealed class ProcessingOptions
     public int MaxQueuedPipelines { get; set; } = 16;
 
     /// <summary>How long a presigned upload URL stays valid (SigV4 allows at most seven days).</summary>
-    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00")]
+    [TimeSpanRange("00:00:05", "7.00:00:00")]
     public TimeSpan PresignedUploadExpiry { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// After this long a claim on an upload is taken as abandoned (its worker died or lost its storage) and
     /// another worker may take it over; longer than any processing run (the template caps the function timeout at 90 s).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    [TimeSpanRange("00:00:05", "01:00:00")]
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How long processing settings read from DynamoDB are reused.</summary>
@@ -49,3 +51,6 @@ public sealed class ProcessingOptions
     /// <summary>The font the watermark text is drawn with (shipped with the service: Lambda has no fonts).</summary>
     public string FontFile { get; set; } = Path.Combine(AppContext.BaseDirectory, "Assets", "fonts", "DejaVuSans-Bold.ttf");
 }
+
+[OptionsValidator]
+public sealed partial class ProcessingOptionsValidator : IValidateOptions<ProcessingOptions>;

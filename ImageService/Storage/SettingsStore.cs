@@ -22,8 +22,6 @@ public sealed class DynamoDbSettingsStore(
     TimeProvider time,
     ILogger<DynamoDbSettingsStore> logger) : ISettingsStore
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     // One immutable object swapped whole: concurrent requests read and write it without a lock, and a reader can
     // never pair one read's settings with another's time (as a nullable struct tuple could tear).
     private volatile CachedSettings? _cached;
@@ -45,7 +43,7 @@ public sealed class DynamoDbSettingsStore(
         {
             try
             {
-                var stored = JsonSerializer.Deserialize<ProcessingSettings>(document.S, Json);
+                var stored = JsonSerializer.Deserialize(document.S, ImageServiceJsonContext.Default.ProcessingSettings);
                 if (stored is not null && stored.Validate().Count == 0)
                 {
                     settings = stored;
@@ -72,7 +70,7 @@ public sealed class DynamoDbSettingsStore(
             TableName = storage.Value.Table,
             Item = new Dictionary<string, AttributeValue>(Key())
             {
-                ["Document"] = new() { S = JsonSerializer.Serialize(settings, Json) },
+                ["Document"] = new() { S = JsonSerializer.Serialize(settings, ImageServiceJsonContext.Default.ProcessingSettings) },
                 ["UpdatedAt"] = new() { S = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture) },
             },
         }, cancellationToken);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Storage;
 
@@ -15,3 +16,7 @@ public sealed class StorageOptions
     [Required]
     public string Table { get; set; } = string.Empty;
 }
+
+/// <summary>Validates <see cref="StorageOptions"/> from its attributes, generated at compile time (no reflection).</summary>
+[OptionsValidator]
+public sealed partial class StorageOptionsValidator : IValidateOptions<StorageOptions>;

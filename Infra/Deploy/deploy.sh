@@ -28,11 +28,11 @@ output() {
   aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
 }
 
-echo "== publish the function (linux-arm64, self-contained, ReadyToRun, executable 'bootstrap')"
+echo "== publish the function (linux-arm64, Native AOT, executable 'bootstrap'; cross-compiled on x64, see README)"
 run rm -rf "$out/lambda" "$out/lambda.zip"
-run dotnet publish "$root/ImageService/ImageService.csproj" -c Release -r linux-arm64 --self-contained \
-  -p:PublishReadyToRun=true -p:LambdaBootstrap=true -o "$out/lambda"
-run bash -c "cd '$out/lambda' && zip -qr9 ../lambda.zip ."
+run dotnet publish "$root/ImageService/ImageService.csproj" -c Release -r linux-arm64 -p:LambdaBootstrap=true -o "$out/lambda"
+# The native symbols (bootstrap.dbg) stay out of the function; keep them with the build to read crash dumps.
+run bash -c "cd '$out/lambda' && zip -qr9 ../lambda.zip . -x '*.dbg' '*.pdb' '*.staticwebassets.endpoints.json'"
 if $dry_run; then digest=dryrun; else digest=$(sha256sum "$out/lambda.zip" | cut -c1-16); fi
 key="$stack/lambda-$digest.zip"
 run aws s3 cp "$out/lambda.zip" "s3://$artifacts/$key" --only-show-errors

@@ -1,64 +1,190 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.IO.Compression;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using ImageAspire.Hosting.LocalAws;
 using ImageAspire.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ImageAspire.Benchmarks;
 
 /// <summary>
-/// Lambda-mode cold start: the published self-contained ReadyToRun bootstrap, started against a local Runtime API
-/// with an invocation waiting; process start → first response, over repeated runs. Also the deployable zip's size.
+/// The Native AOT Lambda bootstrap: cold start (process start → first response to an HTTP API <c>GET /health</c>,
+/// an invocation waiting) against a trivial Native AOT Runtime API client built in the same run; the first upload
+/// after a cold start (libvips loads then) and warm uploads against the local emulators, with peak RSS; the
+/// deployable linux-arm64 zip's size.
 /// </summary>
 public static class ColdStartRun
 {
     public static async Task RunAsync(int runs)
     {
-        var local = Repository.PathOf("artifacts", $"bench-lambda-{LambdaBootstrap.HostRid}");
-        await PublishAsync(LambdaBootstrap.HostRid, local);
+        var service = Repository.PathOf("artifacts", $"bench-lambda-{LambdaBootstrap.HostRid}");
+        await PublishAsync(LambdaBootstrap.PublishArguments(LambdaBootstrap.HostRid, service), service);
+        var trivial = Repository.PathOf("artifacts", $"bench-trivial-{LambdaBootstrap.HostRid}");
+        await PublishAsync(["publish", Repository.PathOf("Tests", "TrivialBootstrap", "TrivialBootstrap.csproj"), "-c", "Release", "-r", LambdaBootstrap.HostRid, "-o", trivial], trivial);
         var arm = Repository.PathOf("artifacts", "bench-lambda-linux-arm64");
-        await PublishAsync("linux-arm64", arm);
+        await PublishAsync(LambdaBootstrap.PublishArguments("linux-arm64", arm), arm);
+
         var zip = Repository.PathOf("artifacts", "lambda-linux-arm64.zip");
         File.Delete(zip);
-        ZipFile.CreateFromDirectory(arm, zip, CompressionLevel.SmallestSize, includeBaseDirectory: false);
-        Console.WriteLine($"deployable zip (linux-arm64, self-contained, ReadyToRun): {new FileInfo(zip).Length / 1024.0 / 1024.0:0.0} MiB zipped, {DirectorySize(arm) / 1024.0 / 1024.0:0.0} MiB unzipped");
-
-        await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(CancellationToken.None);
-        var timings = new List<double>();
-        for (var run = 0; run < runs; run++)
+        using (var archive = ZipFile.Open(zip, ZipArchiveMode.Create))
         {
-            var invocation = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), CancellationToken.None);
-            var start = lambda.StartInfo(local);
-            start.Environment["Logging__LogLevel__Default"] = "Warning";
-            var stopwatch = Stopwatch.StartNew();
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            var result = await invocation;
-            timings.Add(stopwatch.Elapsed.TotalMilliseconds);
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            if (result.IsError)
+            foreach (var file in Deployed(arm))
             {
-                throw new InvalidOperationException($"{System.Text.Encoding.UTF8.GetString(result.Payload)}\n{await stdout}\n{await stderr}");
+                archive.CreateEntryFromFile(file, Path.GetRelativePath(arm, file), CompressionLevel.SmallestSize);
             }
         }
 
-        timings.Sort();
-        Console.WriteLine($"cold start ({LambdaBootstrap.HostRid}, process start -> first response, {runs} runs): median {timings[timings.Count / 2]:0} ms, min {timings[0]:0} ms, max {timings[^1]:0} ms");
+        Console.WriteLine($"deployable zip (linux-arm64, Native AOT): {Mib(new FileInfo(zip).Length)} MiB zipped, {Mib(Deployed(arm).Sum(f => new FileInfo(f).Length))} MiB unzipped "
+            + $"(bootstrap {Mib(new FileInfo(Path.Combine(arm, "bootstrap")).Length)} MiB, libvips {Mib(new FileInfo(Path.Combine(arm, "libvips.so.42")).Length)} MiB)");
+
+        await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(CancellationToken.None);
+        var serviceTimes = new List<double>();
+        var trivialTimes = new List<double>();
+        for (var run = 0; run < runs; run++)
+        {
+            // Alternated, so that whatever else the machine does falls on both alike.
+            trivialTimes.Add((await ColdStartAsync(lambda, lambda.StartInfo(trivial))).Milliseconds);
+            serviceTimes.Add((await ColdStartAsync(lambda, lambda.StartInfo(service))).Milliseconds);
+        }
+
+        var serviceMedian = Median(serviceTimes);
+        var trivialMedian = Median(trivialTimes);
+        Console.WriteLine($"cold start ({LambdaBootstrap.HostRid}, process start -> first response, {runs} runs each): "
+            + $"service median {serviceMedian:0} ms (min {serviceTimes.Min():0}, max {serviceTimes.Max():0}); "
+            + $"trivial AOT client median {trivialMedian:0} ms (min {trivialTimes.Min():0}, max {trivialTimes.Max():0}); ratio {serviceMedian / trivialMedian:0.0}x");
+
+        await UploadsAsync(lambda, service);
     }
 
-    private static async Task PublishAsync(string rid, string output)
+    private static async Task<(double Milliseconds, long PeakRssKib)> ColdStartAsync(LambdaBootstrap lambda, ProcessStartInfo start)
+    {
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        var invocation = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), CancellationToken.None);
+        var stopwatch = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var output = Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+        var result = await invocation;
+        var elapsed = stopwatch.Elapsed.TotalMilliseconds;
+        var rss = PeakRssKib(process);
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        if (result.IsError || (int?)JsonNode.Parse(result.Payload)?["statusCode"] != 200)
+        {
+            throw new InvalidOperationException($"{Encoding.UTF8.GetString(result.Payload)}\n{string.Join('\n', await output)}");
+        }
+
+        return (elapsed, rss);
+    }
+
+    /// <summary>Against the emulators of an AppHost: first upload after a cold start, warm uploads, a 24 MP upload; peak RSS.</summary>
+    private static async Task UploadsAsync(LambdaBootstrap lambda, string service)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["Web:Enabled=false"]);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await using var app = await builder.BuildAsync();
+        await app.StartAsync();
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("imageservice");
+        var environment = await app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ProvisioningResource>().Single().Result;
+
+        var start = lambda.StartInfo(service);
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["AWS_ACCESS_KEY_ID"] = "S3RVER";
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = "S3RVER";
+        start.Environment["AWS_ENDPOINT_URL_S3"] = app.GetEndpoint("s3", "http").ToString();
+        start.Environment["AWS_ENDPOINT_URL_DYNAMODB"] = app.GetEndpoint("dynamodb", "http").ToString();
+        start.Environment["Storage__OriginalsBucket"] = environment["OriginalsBucketName"];
+        start.Environment["Storage__RenditionsBucket"] = environment["RenditionsBucketName"];
+        start.Environment["Storage__Table"] = environment["ImagesTableName"];
+        start.Environment["Processing__MaxUploadBytes"] = (64 * 1024 * 1024).ToString(CultureInfo.InvariantCulture);
+
+        var photo = Inputs.PhotoJpeg(1920, 1080);
+        var stopwatch = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var output = Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+        try
+        {
+            var first = await UploadAsync(lambda, photo);
+            Console.WriteLine($"first upload after a cold start (2 MP JPEG, 6 renditions, process start -> 201): {stopwatch.Elapsed.TotalMilliseconds:0} ms, "
+                + $"of which the upload invocation {first:0} ms; peak RSS {PeakRssKib(process) / 1024} MiB");
+
+            var warm = new List<double>();
+            for (var i = 0; i < 20; i++)
+            {
+                warm.Add(await UploadAsync(lambda, photo));
+            }
+
+            Console.WriteLine($"warm uploads (2 MP JPEG, 20): p50 {Median(warm):0} ms, max {warm.Max():0} ms; peak RSS {PeakRssKib(process) / 1024} MiB");
+
+            var large = Inputs.PhotoJpeg(6000, 4000);
+            var largeTime = await UploadAsync(lambda, large);
+            Console.WriteLine($"24 MP JPEG ({Mib(large.Length)} MiB) upload: {largeTime:0} ms; peak RSS after it {PeakRssKib(process) / 1024} MiB");
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        _ = await output;
+    }
+
+    private static async Task<double> UploadAsync(LambdaBootstrap lambda, byte[] image)
+    {
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(image);
+        file.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        form.Add(file, "file", "bench.jpg");
+        var body = await form.ReadAsByteArrayAsync();
+        var stopwatch = Stopwatch.StartNew();
+        var result = await lambda.InvokeAsync("POST", "/api/images", LambdaBootstrap.Claims($"bench-{Guid.NewGuid():N}"),
+            form.Headers.ContentType!.ToString(), body, TimeSpan.FromSeconds(90), CancellationToken.None);
+        var elapsed = stopwatch.Elapsed.TotalMilliseconds;
+        if (result.IsError || (int?)JsonNode.Parse(result.Payload)?["statusCode"] != 201)
+        {
+            throw new InvalidOperationException(Encoding.UTF8.GetString(result.Payload));
+        }
+
+        return elapsed;
+    }
+
+    /// <summary>VmHWM of a running process: the most resident memory it has had.</summary>
+    private static long PeakRssKib(Process process)
+    {
+        var line = File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task PublishAsync(IEnumerable<string> arguments, string output)
     {
         if (File.Exists(Path.Combine(output, "bootstrap")))
         {
             return;
         }
 
-        var (exitCode, log) = await Repository.RunAsync("dotnet", LambdaBootstrap.PublishArguments(rid, output), Repository.Root, CancellationToken.None);
+        var (exitCode, log) = await Repository.RunAsync("dotnet", arguments, Repository.Root, CancellationToken.None);
         if (exitCode != 0)
         {
-            throw new InvalidOperationException($"publish for {rid} failed: {log}");
+            throw new InvalidOperationException($"publish of {output} failed: {log}");
         }
     }
 
-    private static long DirectorySize(string directory) => new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+    /// <summary>What deploy.sh puts in the zip: everything but native symbols.</summary>
+    private static List<string> Deployed(string directory) =>
+        [.. Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".dbg", StringComparison.Ordinal)
+            && !f.EndsWith(".pdb", StringComparison.Ordinal) && !f.EndsWith(".staticwebassets.endpoints.json", StringComparison.Ordinal))];
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    private static string Mib(long bytes) => (bytes / 1024.0 / 1024.0).ToString("0.0", CultureInfo.InvariantCulture);
 }

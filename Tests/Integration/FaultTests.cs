@@ -67,7 +67,8 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
         finally
         {
             await fixture.App.ResourceCommands.ExecuteCommandAsync(emulator, KnownResourceCommands.StartCommand, Timeout());
-            await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(emulator, Timeout());
+            // Until healthy again: right after the start command the stopped run's Exited state can still be current.
+            await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(emulator, WaitBehavior.WaitOnResourceUnavailable, Timeout());
         }
 
         var after = await UploadAsync(client, "after.jpg");
@@ -143,7 +144,8 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
         {
             restartBegan = DateTimeOffset.UtcNow;
             await fixture.App.ResourceCommands.ExecuteCommandAsync(emulator, KnownResourceCommands.StartCommand, Timeout());
-            await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(emulator, Timeout());
+            // Until healthy again: right after the start command the stopped run's Exited state can still be current.
+            await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(emulator, WaitBehavior.WaitOnResourceUnavailable, Timeout());
         }
 
         var outageEnded = DateTimeOffset.UtcNow;

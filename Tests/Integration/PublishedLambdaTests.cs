@@ -1,75 +1,135 @@
 using System.Diagnostics;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
 using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Integration;
 
-/// <summary>
-/// The published, self-contained ReadyToRun artifact (the Lambda bootstrap, built for this machine's
-/// architecture) starts in Lambda mode against the local Runtime API and serves requests.
-/// </summary>
-public sealed class PublishedLambdaTests
+/// <summary>The Native AOT bootstrap for this machine, published once for the tests that run it.</summary>
+public sealed class PublishedBootstrap : IAsyncLifetime
 {
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), $"imageaspire-publish-{Guid.NewGuid():N}");
+
+    public async ValueTask InitializeAsync()
+    {
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMinutes(12));
+        var publish = await Repository.RunAsync("dotnet", LambdaBootstrap.PublishArguments(LambdaBootstrap.HostRid, Directory), Repository.Root, cancellation.Token);
+        Assert.True(publish.ExitCode == 0, publish.Output);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The published Native AOT artifact (the Lambda bootstrap, built for this machine's architecture) starts in Lambda
+/// mode against the local Runtime API and serves requests, an image upload included, against the local emulators.
+/// </summary>
+[Collection(AppHostGroup.Name)]
+public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootstrap published) : IClassFixture<PublishedBootstrap>
+{
+    [Fact]
+    public async Task The_published_artifact_is_native_code_with_libvips_and_the_font_beside_it()
+    {
+        var output = published.Directory;
+        Assert.True(File.Exists(Path.Combine(output, "bootstrap")), "no bootstrap executable");
+        Assert.True(File.Exists(Path.Combine(output, "Assets", "fonts", "DejaVuSans-Bold.ttf")), "the watermark font is not shipped");
+        Assert.True(File.Exists(Path.Combine(output, "libvips.so.42")), "libvips is not beside the bootstrap");
+        Assert.Empty(Directory.GetFiles(output, "*.dll", SearchOption.AllDirectories));
+        Assert.Equal(ElfMachine(LambdaBootstrap.HostRid), await ElfMachineOfAsync(Path.Combine(output, "bootstrap")));
+    }
+
     [Fact]
     public async Task The_published_artifact_serves_invocations_from_the_runtime_api()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var output = Path.Combine(Path.GetTempPath(), $"imageaspire-publish-{Guid.NewGuid():N}");
+        await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(cancellationToken);
+
+        // The first invocation is queued before the process starts: start → first response is the cold start.
+        var health = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), cancellationToken);
+        var stopwatch = Stopwatch.StartNew();
+        await using var process = BootstrapProcess.Start(lambda.StartInfo(published.Directory));
+        var healthResult = await health;
+        var coldStart = stopwatch.Elapsed;
+        Assert.False(healthResult.IsError, Encoding.UTF8.GetString(healthResult.Payload));
+        var response = JsonNode.Parse(healthResult.Payload)!;
+        Assert.Equal(200, (int)response["statusCode"]!);
+        Assert.Equal("Healthy", (string?)response["body"]);
+        TestContext.Current.TestOutputHelper?.WriteLine($"cold start (process start -> first response): {coldStart.TotalMilliseconds:0} ms");
+
+        var me = await lambda.InvokeAsync("/api/me", LambdaBootstrap.Claims("user-1"), TimeSpan.FromSeconds(30), cancellationToken);
+        var meResponse = JsonNode.Parse(me.Payload)!;
+        Assert.Equal(200, (int)meResponse["statusCode"]!);
+        Assert.Equal("user-1", (string?)JsonNode.Parse((string)meResponse["body"]!)!["sub"]);
+
+        var anonymous = JsonNode.Parse((await lambda.InvokeAsync("/api/me", null, TimeSpan.FromSeconds(30), cancellationToken)).Payload)!;
+        Assert.Equal(401, (int)anonymous["statusCode"]!);
+
+        // A start that fails (no storage configuration) is reported to /init/error.
+        await using var broken = BootstrapProcess.Start(lambda.StartInfo(published.Directory, configured: false));
+        await broken.Process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        Assert.NotEqual(0, broken.Process.ExitCode);
+        Assert.Contains("Storage", lambda.Function.InitError ?? string.Empty, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_published_artifact_processes_an_upload_into_the_local_buckets_and_table()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(cancellationToken);
+        var start = lambda.StartInfo(published.Directory);
+        start.Environment["AWS_ACCESS_KEY_ID"] = "S3RVER";
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = "S3RVER";
+        start.Environment["AWS_ENDPOINT_URL_S3"] = fixture.App.GetEndpoint("s3", "http").ToString();
+        start.Environment["AWS_ENDPOINT_URL_DYNAMODB"] = fixture.App.GetEndpoint("dynamodb", "http").ToString();
+        start.Environment["Storage__OriginalsBucket"] = fixture.Environment["OriginalsBucketName"];
+        start.Environment["Storage__RenditionsBucket"] = fixture.Environment["RenditionsBucketName"];
+        start.Environment["Storage__Table"] = fixture.Environment["ImagesTableName"];
+        await using var process = BootstrapProcess.Start(start);
+
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(TestImages.Jpeg(1200, 800));
+        file.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        form.Add(file, "file", "aot.jpg");
+        var body = await form.ReadAsByteArrayAsync(cancellationToken);
+        var sub = $"aot-{Guid.NewGuid():N}";
+
+        // libvips loads on the first upload: the timeout is the template's default function timeout.
+        var result = await lambda.InvokeAsync("POST", "/api/images", LambdaBootstrap.Claims(sub), form.Headers.ContentType!.ToString(), body,
+            TimeSpan.FromSeconds(30), cancellationToken);
+
+        Assert.False(result.IsError, Encoding.UTF8.GetString(result.Payload));
+        var response = JsonNode.Parse(result.Payload)!;
+        Assert.True((int)response["statusCode"]! == 201, (string?)response["body"]);
+        var image = JsonNode.Parse((string)response["body"]!)!;
+        Assert.Equal("Ready", (string?)image["status"]);
+        Assert.Equal(6, image["renditions"]!.AsArray().Count);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, cancellationToken);
+        Assert.Single(await StoredImages.LiveItemsAsync(fixture, sub, cancellationToken));
+    }
+
+    [Fact]
+    public async Task The_arm64_bootstrap_that_deploys_cross_compiles_here_to_native_arm64_code()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var output = Path.Combine(Path.GetTempPath(), $"imageaspire-publish-arm64-{Guid.NewGuid():N}");
         try
         {
-            var publish = await Repository.RunAsync("dotnet", LambdaBootstrap.PublishArguments(LambdaBootstrap.HostRid, output), Repository.Root, cancellationToken);
+            var publish = await Repository.RunAsync("dotnet", LambdaBootstrap.PublishArguments("linux-arm64", output), Repository.Root, cancellationToken);
             Assert.True(publish.ExitCode == 0, publish.Output);
-            Assert.True(File.Exists(Path.Combine(output, "bootstrap")), "no bootstrap executable");
-            Assert.True(File.Exists(Path.Combine(output, "Assets", "fonts", "DejaVuSans-Bold.ttf")), "the watermark font is not shipped");
-
-            await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(cancellationToken);
-
-            // The first invocation is queued before the process starts: start → first response is the cold start.
-            var health = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), cancellationToken);
-            var start = lambda.StartInfo(output);
-            var stopwatch = Stopwatch.StartNew();
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-            try
-            {
-                var healthResult = await health;
-                var coldStart = stopwatch.Elapsed;
-                Assert.False(healthResult.IsError, Encoding.UTF8.GetString(healthResult.Payload));
-                var response = JsonNode.Parse(healthResult.Payload)!;
-                Assert.Equal(200, (int)response["statusCode"]!);
-                Assert.Equal("Healthy", (string?)response["body"]);
-                TestContext.Current.TestOutputHelper?.WriteLine($"cold start (process start -> first response): {coldStart.TotalMilliseconds:0} ms");
-
-                var me = await lambda.InvokeAsync("/api/me", new JsonObject
-                {
-                    ["sub"] = "user-1",
-                    ["iss"] = LambdaBootstrap.Issuer,
-                    ["client_id"] = LambdaBootstrap.ClientId,
-                    ["token_use"] = "access",
-                }, TimeSpan.FromSeconds(30), cancellationToken);
-                var meResponse = JsonNode.Parse(me.Payload)!;
-                Assert.Equal(200, (int)meResponse["statusCode"]!);
-                Assert.Equal("user-1", (string?)JsonNode.Parse((string)meResponse["body"]!)!["sub"]);
-
-                var anonymous = JsonNode.Parse((await lambda.InvokeAsync("/api/me", null, TimeSpan.FromSeconds(30), cancellationToken)).Payload)!;
-                Assert.Equal(401, (int)anonymous["statusCode"]!);
-
-                // A start that fails (no storage configuration) is reported to /init/error.
-                using var brokenProcess = Process.Start(lambda.StartInfo(output, configured: false))!;
-                _ = brokenProcess.StandardOutput.ReadToEndAsync(cancellationToken);
-                _ = brokenProcess.StandardError.ReadToEndAsync(cancellationToken);
-                await brokenProcess.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
-                Assert.NotEqual(0, brokenProcess.ExitCode);
-                Assert.Contains("Storage", lambda.Function.InitError ?? string.Empty, StringComparison.Ordinal);
-            }
-            finally
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(CancellationToken.None);
-                TestContext.Current.TestOutputHelper?.WriteLine(await stdout + await stderr);
-            }
+            Assert.Equal(ElfMachine("linux-arm64"), await ElfMachineOfAsync(Path.Combine(output, "bootstrap")));
+            Assert.Equal(ElfMachine("linux-arm64"), await ElfMachineOfAsync(Path.Combine(output, "libvips.so.42")));
+            Assert.Empty(Directory.GetFiles(output, "*.dll", SearchOption.AllDirectories));
         }
         finally
         {
@@ -77,6 +137,48 @@ public sealed class PublishedLambdaTests
             {
                 Directory.Delete(output, recursive: true);
             }
+        }
+    }
+
+    /// <summary>The ELF <c>e_machine</c> of the architecture: 62 (x86-64) or 183 (AArch64).</summary>
+    private static int ElfMachine(string rid) => rid == "linux-arm64" ? 183 : 62;
+
+    private static async Task<int> ElfMachineOfAsync(string path)
+    {
+        var header = new byte[20];
+        await using var file = File.OpenRead(path);
+        await file.ReadExactlyAsync(header);
+        Assert.Equal("\u007fELF"u8.ToArray(), header[..4]);
+        return BitConverter.ToUInt16(header, 18);
+    }
+
+    /// <summary>A started bootstrap whose output is drained, and which is killed when the test ends.</summary>
+    private sealed class BootstrapProcess : IAsyncDisposable
+    {
+        private readonly Task<string> _stdout;
+        private readonly Task<string> _stderr;
+
+        private BootstrapProcess(Process process)
+        {
+            Process = process;
+            _stdout = process.StandardOutput.ReadToEndAsync();
+            _stderr = process.StandardError.ReadToEndAsync();
+        }
+
+        public Process Process { get; }
+
+        public static BootstrapProcess Start(ProcessStartInfo start) => new(Process.Start(start)!);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+
+            await Process.WaitForExitAsync(CancellationToken.None);
+            TestContext.Current.TestOutputHelper?.WriteLine(await _stdout + await _stderr);
+            Process.Dispose();
         }
     }
 }

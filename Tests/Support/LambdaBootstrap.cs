@@ -38,10 +38,9 @@ public sealed class LambdaBootstrap : IAsyncDisposable
     public static string HostRid =>
         System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier.StartsWith("linux-arm64", StringComparison.Ordinal) ? "linux-arm64" : "linux-x64";
 
-    /// <summary>The <c>dotnet</c> arguments that publish the self-contained ReadyToRun bootstrap.</summary>
+    /// <summary>The <c>dotnet</c> arguments that publish the Native AOT bootstrap (the command line of the README and deploy.sh).</summary>
     public static string[] PublishArguments(string rid, string output) =>
-        ["publish", Repository.PathOf("ImageService", "ImageService.csproj"), "-c", "Release", "-r", rid, "--self-contained",
-         "-p:PublishReadyToRun=true", "-p:LambdaBootstrap=true", "-o", output, "-v", "quiet"];
+        ["publish", Repository.PathOf("ImageService", "ImageService.csproj"), "-c", "Release", "-r", rid, "-p:LambdaBootstrap=true", "-o", output, "-v", "quiet"];
 
     public static async Task<LambdaBootstrap> StartRuntimeApiAsync(CancellationToken cancellationToken)
     {
@@ -80,22 +79,45 @@ public sealed class LambdaBootstrap : IAsyncDisposable
 
     /// <summary>Queues an HTTP API (payload 2.0) GET of <paramref name="path"/>, with authorizer claims when given.</summary>
     public Task<InvocationResult> InvokeAsync(string path, JsonObject? claims, TimeSpan timeout, CancellationToken cancellationToken) =>
-        Function.InvokeAsync(Encoding.UTF8.GetBytes(new JsonObject
+        InvokeAsync("GET", path, claims, null, null, timeout, cancellationToken);
+
+    /// <summary>Queues an HTTP API (payload 2.0) request, its body base64-encoded as API Gateway sends binary bodies.</summary>
+    public Task<InvocationResult> InvokeAsync(
+        string method, string path, JsonObject? claims, string? contentType, byte[]? body, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var headers = new JsonObject { ["accept"] = "application/json" };
+        if (contentType is not null)
+        {
+            headers["content-type"] = contentType;
+        }
+
+        return Function.InvokeAsync(Encoding.UTF8.GetBytes(new JsonObject
         {
             ["version"] = "2.0",
             ["routeKey"] = "ANY /api/{proxy+}",
             ["rawPath"] = path,
             ["rawQueryString"] = string.Empty,
-            ["headers"] = new JsonObject { ["accept"] = "application/json" },
+            ["headers"] = headers,
             ["requestContext"] = new JsonObject
             {
-                ["http"] = new JsonObject { ["method"] = "GET", ["path"] = path, ["sourceIp"] = "127.0.0.1" },
+                ["http"] = new JsonObject { ["method"] = method, ["path"] = path, ["sourceIp"] = "127.0.0.1" },
                 ["requestId"] = Guid.NewGuid().ToString(),
                 ["stage"] = "$default",
                 ["authorizer"] = claims is null ? null : new JsonObject { ["jwt"] = new JsonObject { ["claims"] = claims } },
             },
-            ["isBase64Encoded"] = false,
+            ["body"] = body is null ? null : Convert.ToBase64String(body),
+            ["isBase64Encoded"] = body is not null,
         }.ToJsonString()), timeout, cancellationToken);
+    }
+
+    /// <summary>The authorizer claims of an access token of <see cref="ClientId"/> for <paramref name="sub"/>.</summary>
+    public static JsonObject Claims(string sub) => new()
+    {
+        ["sub"] = sub,
+        ["iss"] = Issuer,
+        ["client_id"] = ClientId,
+        ["token_use"] = "access",
+    };
 
     public ValueTask DisposeAsync() => _runtimeApi.DisposeAsync();
 }

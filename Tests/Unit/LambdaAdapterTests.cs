@@ -33,6 +33,7 @@ public sealed class LambdaAdapterTests : IAsyncLifetime
         builder.Services.AddSingleton<LambdaServer>();
         builder.Services.AddSingleton<IServer>(sp => sp.GetRequiredService<LambdaServer>());
         builder.Services.AddSingleton<IObjectCreatedHandler>(_s3);
+        builder.Services.AddSingleton<S3EventProcessor>();
         builder.Services.Configure<CognitoAuthOptions>(o => (o.Issuer, o.ClientId) = (Issuer, ClientId));
         builder.Services.AddAuthentication(LambdaAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, LambdaAuthenticationHandler>(LambdaAuthenticationHandler.SchemeName, null);
@@ -314,7 +315,20 @@ public sealed class LambdaAdapterTests : IAsyncLifetime
         Assert.Equal(["originals/user 1/file name.jpg", "New File.jpg"], _s3.Records.Select(r => r.Key));
         Assert.Equal("sourcebucket", _s3.Records[0].Bucket);
         Assert.Equal(1024, _s3.Records[0].Size);
-        Assert.NotNull(response["processed"]);
+        Assert.Equal(["originals/user 1/file name.jpg", "New File.jpg"], response["processed"]!.AsArray().Select(r => (string?)r!["key"]));
+        Assert.Empty(response["failed"]!.AsArray());
+    }
+
+    [Theory]
+    [InlineData("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0", "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00")]
+    [InlineData("Parent=53995c3f42cd8ad8; Root=1-5759E988-BD862E3FE1BE46A994272793", "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00")]
+    [InlineData("Root=1-5759e988-bd862e3fe1be46a994272793", null)]
+    [InlineData("Root=1-5759e988-short;Parent=53995c3f42cd8ad8;Sampled=1", null)]
+    [InlineData("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Parent=0000000000000000", "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00")]
+    [InlineData("", null)]
+    public void An_xray_trace_header_becomes_a_w3c_traceparent_or_nothing(string header, string? expected)
+    {
+        Assert.Equal(expected, XRayTraceHeader.ToTraceParent(header));
     }
 
     [Fact]
@@ -341,12 +355,12 @@ public sealed class LambdaAdapterTests : IAsyncLifetime
     {
         public List<S3ObjectEvent> Records { get; } = [];
 
-        public Task<object> HandleAsync(S3ObjectEvent record, CancellationToken cancellationToken)
+        public Task<S3RecordResult> HandleAsync(S3ObjectEvent record, CancellationToken cancellationToken)
         {
             Records.Add(record);
             return record.Key == "fail-me"
                 ? throw new InvalidOperationException("cannot process fail-me")
-                : Task.FromResult<object>(new { key = record.Key });
+                : Task.FromResult(new S3RecordResult(record.Key, null, null));
         }
     }
 }
