@@ -8,31 +8,30 @@ var aws = builder.AddLocalAws(Path.Combine(root, "Infra", "Deploy", "template.ya
     [LocalEdgeExtensions.EdgeOrigin(builder.Configuration)], LocalUsers.Demo, LocalUsers.Admin);
 var issuer = aws.Issuer("UserPoolId");
 var clientId = aws.Output("UserPoolClientId");
+var lambdaMode = string.Equals(builder.Configuration["ImageService:Mode"], "lambda", StringComparison.OrdinalIgnoreCase);
 
-// What the template gives the function in AWS, from the same template's outputs.
-var imageService = builder.AddProject<Projects.ImageService>("imageservice")
-    .WithLocalAws(aws)
-    .WithEnvironment("Storage__OriginalsBucket", aws.Output("OriginalsBucketName"))
-    .WithEnvironment("Storage__RenditionsBucket", aws.Output("RenditionsBucketName"))
-    .WithEnvironment("Storage__Table", aws.Output("ImagesTableName"))
-    .WithEnvironment("Auth__Issuer", issuer)
-    .WithEnvironment("Auth__ClientId", clientId)
-    .WithEnvironment("Auth__AdminsGroup", aws.Output("AdminsGroupName"))
-    // The local issuer is plain http; production configuration leaves this on.
-    .WithEnvironment("Auth__RequireHttpsMetadata", "false")
-    .WithEnvironment("MALLOC_ARENA_MAX", "2")
-    .WithS3EventSecret(aws);
-
-// ImageService:Mode=lambda runs the same project as a Lambda function behind the local HTTP API.
-IResourceBuilder<ProjectResource> api = imageService;
-if (string.Equals(builder.Configuration["ImageService:Mode"], "lambda", StringComparison.OrdinalIgnoreCase))
+// ImageService:Mode=lambda runs the service as a Lambda function behind the local HTTP API: the project itself, or
+// with ImageService:Bootstrap=<folder>, a published Native AOT bootstrap as it deploys.
+IResourceBuilder<IResourceWithEndpoints> api;
+if (lambdaMode && builder.Configuration["ImageService:Bootstrap"] is { Length: > 0 } bootstrap)
 {
-    api = builder.AddLocalLambda("lambda", aws, imageService, "ImageFunction", issuer, clientId);
+    var function = builder.AddExecutable("imageservice", Path.Combine(bootstrap, "bootstrap"), bootstrap)
+        .WithImageServiceEnvironment(aws, issuer, clientId);
+    api = builder.AddLocalLambda("lambda", aws, function, "ImageFunction", issuer, clientId);
 }
 else
 {
-    imageService.WithHttpHealthCheck("/health");
-    aws.WithS3EventWebhook(imageService, "/internal/s3-events");
+    var imageService = builder.AddProject<Projects.ImageService>("imageservice")
+        .WithImageServiceEnvironment(aws, issuer, clientId);
+    if (lambdaMode)
+    {
+        api = builder.AddLocalLambda("lambda", aws, imageService, "ImageFunction", issuer, clientId);
+    }
+    else
+    {
+        api = imageService.WithHttpHealthCheck("/health");
+        aws.WithS3EventWebhook(imageService, "/internal/s3-events");
+    }
 }
 
 if (builder.Configuration.GetValue("Web:Enabled", true))

@@ -86,12 +86,8 @@ public static class ColdStartRun
     /// <summary>Against the emulators of an AppHost: first upload after a cold start, warm uploads, a 24 MP upload; peak RSS.</summary>
     private static async Task UploadsAsync(LambdaBootstrap lambda, string service)
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["Web:Enabled=false"]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
-        await using var app = await builder.BuildAsync();
-        await app.StartAsync();
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("imageservice");
-        var environment = await app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ProvisioningResource>().Single().Result;
+        var (app, environment) = await BenchmarkAppHost.StartAsync();
+        await using var appLifetime = app;
 
         var start = lambda.StartInfo(service);
         start.Environment["Logging__LogLevel__Default"] = "Warning";

@@ -37,12 +37,8 @@ public static class LoadRun
             }
         }
 
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["Web:Enabled=false"]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
-        await using var app = await builder.BuildAsync();
-        await app.StartAsync();
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("imageservice");
-        var environment = await app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ProvisioningResource>().Single().Result;
+        var (app, environment) = await BenchmarkAppHost.StartAsync();
+        await using var appLifetime = app;
         using var cognitoHttp = new HttpClient();
         var cognito = new CognitoClient(cognitoHttp, app.GetEndpoint("cognito", "http"));
 

@@ -16,6 +16,33 @@ public sealed class ImagesApiWebTests(AppHostFixture fixture) : ImagesApiTests(f
 [Collection(LambdaAppHostGroup.Name)]
 public sealed class ImagesApiLambdaTests(LambdaAppHostFixture fixture) : ImagesApiTests(fixture);
 
+/// <summary>The same tests against the published Native AOT bootstrap, as it deploys, behind the local HTTP API.</summary>
+[Collection(AotLambdaAppHostGroup.Name)]
+public sealed class ImagesApiAotLambdaTests(AotLambdaAppHostFixture fixture) : ImagesApiTests(fixture);
+
+/// <summary>The AppHost in Lambda mode running the published Native AOT bootstrap instead of the project.</summary>
+public sealed class AotLambdaAppHostFixture : AppHostFixture
+{
+    private string _bootstrap = string.Empty;
+
+    protected override string[] Arguments => ["ImageService:Mode=lambda", $"ImageService:Bootstrap={_bootstrap}", "Web:Enabled=false"];
+
+    public override string ApiResource => "lambda";
+
+    public override async ValueTask InitializeAsync()
+    {
+        _bootstrap = await LambdaBootstrap.PublishedForHostAsync();
+        await base.InitializeAsync();
+    }
+}
+
+/// <summary>Run alone, after the parallel collections: compiling the bootstrap takes both cores for minutes.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AotLambdaAppHostGroup : ICollectionFixture<AotLambdaAppHostFixture>
+{
+    public const string Name = "apphost-lambda-aot";
+}
+
 public abstract class ImagesApiTests(AppHostFixture fixture)
 {
     private static CancellationToken Timeout(int seconds = 60) => TestTimeout.After(seconds);

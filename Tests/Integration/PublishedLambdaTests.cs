@@ -11,31 +11,28 @@ namespace ImageAspire.Tests.Integration;
 /// <summary>The Native AOT bootstrap for this machine, published once for the tests that run it.</summary>
 public sealed class PublishedBootstrap : IAsyncLifetime
 {
-    public string Directory { get; } = Path.Combine(Path.GetTempPath(), $"imageaspire-publish-{Guid.NewGuid():N}");
+    public string Directory { get; private set; } = string.Empty;
 
-    public async ValueTask InitializeAsync()
-    {
-        using var cancellation = new CancellationTokenSource(TimeSpan.FromMinutes(12));
-        var publish = await Repository.RunAsync("dotnet", LambdaBootstrap.PublishArguments(LambdaBootstrap.HostRid, Directory), Repository.Root, cancellation.Token);
-        Assert.True(publish.ExitCode == 0, publish.Output);
-    }
+    public async ValueTask InitializeAsync() => Directory = await LambdaBootstrap.PublishedForHostAsync();
 
-    public ValueTask DisposeAsync()
-    {
-        if (System.IO.Directory.Exists(Directory))
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
 
-        return ValueTask.CompletedTask;
-    }
+/// <summary>
+/// The emulators of an AppHost of its own, run alone after the parallel collections: publishing takes both cores for
+/// minutes, which would starve the timing-sensitive tests of other collections.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class PublishedBootstrapGroup : ICollectionFixture<AppHostFixture>
+{
+    public const string Name = "published-bootstrap";
 }
 
 /// <summary>
 /// The published Native AOT artifact (the Lambda bootstrap, built for this machine's architecture) starts in Lambda
 /// mode against the local Runtime API and serves requests, an image upload included, against the local emulators.
 /// </summary>
-[Collection(AppHostGroup.Name)]
+[Collection(PublishedBootstrapGroup.Name)]
 public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootstrap published) : IClassFixture<PublishedBootstrap>
 {
     [Fact]

@@ -52,7 +52,7 @@ public class AppHostFixture : IAsyncLifetime
         // Health checks fail while resources stop at the end of a class; those lines would bury real failures.
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
-        var service = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "imageservice"));
+        var service = builder.CreateResourceBuilder(builder.Resources.OfType<IResourceWithEnvironment>().Single(r => r.Name == "imageservice"));
         foreach (var (name, value) in ServiceEnvironment)
         {
             service.WithEnvironment(name, value);

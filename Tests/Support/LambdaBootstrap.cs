@@ -42,6 +42,29 @@ public sealed class LambdaBootstrap : IAsyncDisposable
     public static string[] PublishArguments(string rid, string output) =>
         ["publish", Repository.PathOf("ImageService", "ImageService.csproj"), "-c", "Release", "-r", rid, "-p:LambdaBootstrap=true", "-o", output, "-v", "quiet"];
 
+    private static readonly Lazy<Task<string>> HostBootstrap = new(PublishHostBootstrapAsync);
+
+    /// <summary>
+    /// The Native AOT bootstrap for this machine, published once per test process (a publish takes minutes) for every
+    /// test class that runs it; removed when the process exits.
+    /// </summary>
+    public static Task<string> PublishedForHostAsync() => HostBootstrap.Value;
+
+    private static async Task<string> PublishHostBootstrapAsync()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"imageaspire-bootstrap-{Guid.NewGuid():N}");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        };
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMinutes(12));
+        var (exitCode, log) = await Repository.RunAsync("dotnet", PublishArguments(HostRid, output), Repository.Root, cancellation.Token);
+        return exitCode == 0 ? output : throw new InvalidOperationException($"Publishing the bootstrap failed: {log}");
+    }
+
     public static async Task<LambdaBootstrap> StartRuntimeApiAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();

@@ -13,7 +13,7 @@ public sealed class DeployScriptTests
         Assert.True(exitCode == 0, output);
         string[] steps =
         [
-            "+ dotnet publish", "-r linux-arm64 --self-contained", "-p:LambdaBootstrap=true",
+            "+ dotnet publish", "-c Release -r linux-arm64 -p:LambdaBootstrap=true", "zip\\ -qr9", "\\*.dbg",
             "+ aws s3 cp", "s3://artifact-bucket/imageaspire-qa/lambda-",
             "+ aws cloudformation deploy --stack-name imageaspire-qa", "--parameter-overrides AppName=imageaspire Stage=qa CodeS3Bucket=artifact-bucket",
             "Web.csproj", "\"Region\": \"eu-west-1\"", "appsettings.json",

@@ -20,7 +20,7 @@ public static class LocalEdgeExtensions
     /// <c>/appsettings.json</c> (the Cognito endpoint, pool and client).
     /// </summary>
     public static IResourceBuilder<ProjectResource> AddLocalEdge(
-        this IDistributedApplicationBuilder builder, LocalAwsBackend backend, IResourceBuilder<ProjectResource> api,
+        this IDistributedApplicationBuilder builder, LocalAwsBackend backend, IResourceBuilder<IResourceWithEndpoints> api,
         string webProject, string output, string mediaBucketLogicalId, ProvisionedOutputReference userPoolId, ProvisionedOutputReference clientId)
     {
         ArgumentNullException.ThrowIfNull(builder);

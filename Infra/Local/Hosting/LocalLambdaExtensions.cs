@@ -14,9 +14,10 @@ public static class LocalLambdaExtensions
     /// of the local S3's object events as S3 notifications. The function's name, memory size and timeout are those of
     /// the template's <c>AWS::Lambda::Function</c> <paramref name="functionLogicalId"/>.
     /// </summary>
-    public static IResourceBuilder<ProjectResource> AddLocalLambda(
-        this IDistributedApplicationBuilder builder, string name, LocalAwsBackend backend, IResourceBuilder<ProjectResource> function,
+    public static IResourceBuilder<ProjectResource> AddLocalLambda<TFunction>(
+        this IDistributedApplicationBuilder builder, string name, LocalAwsBackend backend, IResourceBuilder<TFunction> function,
         string functionLogicalId, ReferenceExpression issuer, ProvisionedOutputReference clientId)
+        where TFunction : IResourceWithEnvironment, IResourceWithWaitSupport
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(backend);
