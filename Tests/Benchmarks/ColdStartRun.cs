@@ -75,6 +75,8 @@ public static class ColdStartRun
         var rss = PeakRssKib(process);
         process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync();
+        // Its last /next long-poll must be seen as closed before the next run queues an invocation.
+        await Task.Delay(TimeSpan.FromMilliseconds(250));
         if (result.IsError || (int?)JsonNode.Parse(result.Payload)?["statusCode"] != 200)
         {
             throw new InvalidOperationException($"{Encoding.UTF8.GetString(result.Payload)}\n{string.Join('\n', await output)}");

@@ -96,6 +96,9 @@ public class AppHostFixture : IAsyncLifetime
     {
         var client = App.CreateHttpClient(ApiResource, "http");
         client.Timeout = TimeSpan.FromSeconds(60);
+        // A connection per request: the factory's pooled connections outlive a test, and one reused just as the local
+        // proxy chain (DCP's endpoint proxy, Kestrel) closed it was reset once (CI4), which no deployed client meets.
+        client.DefaultRequestHeaders.ConnectionClose = true;
         if (accessToken is not null)
         {
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);

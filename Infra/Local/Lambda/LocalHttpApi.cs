@@ -176,6 +176,12 @@ public sealed class LocalHttpApi(LocalLambdaFunction function, ApiGatewayJwtAuth
 
         var body = (string?)proxy["body"] ?? string.Empty;
         var bytes = (bool?)proxy["isBase64Encoded"] == true ? Convert.FromBase64String(body) : Encoding.UTF8.GetBytes(body);
+        // A 204 or 304 has no body and, as API Gateway sends it, no Content-Length (RFC 9110 8.6).
+        if (response.StatusCode is StatusCodes.Status204NoContent or StatusCodes.Status304NotModified)
+        {
+            return;
+        }
+
         response.ContentLength = bytes.Length;
         await response.Body.WriteAsync(bytes, context.RequestAborted);
     }

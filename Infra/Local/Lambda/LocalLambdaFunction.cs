@@ -108,14 +108,13 @@ public sealed class LocalLambdaFunction(string functionArn = LocalLambdaFunction
     private async Task NextAsync(HttpContext context)
     {
         Pending pending;
-        DateTimeOffset deadline;
         do
         {
             pending = await _queue.Reader.ReadAsync(context.RequestAborted);
-            deadline = DateTimeOffset.UtcNow + pending.Timeout;
         }
-        while (!pending.Started.TrySetResult(deadline));
+        while (pending.Started.Task.IsCompleted); // its invoker stopped waiting for it to be taken
 
+        var deadline = DateTimeOffset.UtcNow + pending.Timeout;
         _inFlight[pending.RequestId] = pending;
         var headers = context.Response.Headers;
         headers["Lambda-Runtime-Aws-Request-Id"] = pending.RequestId;
@@ -123,7 +122,21 @@ public sealed class LocalLambdaFunction(string functionArn = LocalLambdaFunction
         headers["Lambda-Runtime-Invoked-Function-Arn"] = functionArn;
         headers["Lambda-Runtime-Trace-Id"] = pending.TraceId;
         context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(pending.Payload, context.RequestAborted);
+        try
+        {
+            await context.Response.Body.WriteAsync(pending.Payload, context.RequestAborted);
+            await context.Response.CompleteAsync();
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The process that asked is gone (killed while it waited): the invocation goes to the next one that asks.
+            _inFlight.TryRemove(pending.RequestId, out _);
+            _queue.Writer.TryWrite(pending);
+            return;
+        }
+
+        // Taken now; if its invoker gave up at this very moment, the function still runs it and its answer is dropped.
+        pending.Started.TrySetResult(deadline);
     }
 
     private async Task<IResult> CompleteAsync(string requestId, HttpRequest request, bool isError)
