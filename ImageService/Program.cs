@@ -25,6 +25,7 @@ app.MapMeApi();
 app.MapImagesApi();
 app.MapUploadsApi();
 app.MapSettingsApi();
+app.MapMediaApi();
 app.MapS3EventsApi();
 
 app.RunService();

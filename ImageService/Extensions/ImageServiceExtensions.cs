@@ -3,6 +3,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using ImageAspire.ImageService.Extensions;
 using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Media;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
 using Microsoft.AspNetCore.Http.Features;
@@ -62,6 +63,9 @@ public static class ImageServiceExtensions
 
         services.AddSingleton<IObjectCreatedHandler, PresignedUploadObjectCreatedHandler>();
         services.AddSingleton<S3EventProcessor>();
+        services.AddOptions<MediaOptions>().BindConfiguration(MediaOptions.SectionName).ValidateWith(new MediaOptionsValidator()).ValidateOnStart();
+        services.AddSingleton<MediaSigningKey>();
+        services.AddSingleton<MediaAccess>();
         builder.AddLambdaHosting();
         return builder;
     }

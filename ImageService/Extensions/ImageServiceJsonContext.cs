@@ -21,4 +21,5 @@ namespace ImageAspire.ImageService;
 [JsonSerializable(typeof(S3EventNotification))]
 [JsonSerializable(typeof(S3EventOutcome))]
 [JsonSerializable(typeof(SweepReport))]
+[JsonSerializable(typeof(ImageAspire.ImageService.Media.MediaSession))]
 public sealed partial class ImageServiceJsonContext : JsonSerializerContext;

@@ -37,10 +37,24 @@ if $dry_run; then digest=dryrun; else digest=$(sha256sum "$out/lambda.zip" | cut
 key="$stack/lambda-$digest.zip"
 run aws s3 cp "$out/lambda.zip" "s3://$artifacts/$key" --only-show-errors
 
+echo "== the media signing key: CloudFront trusts the public key, the function reads the private key from SSM"
+# Made once per stack (openssl), kept only as an SSM SecureString; later deploys read it back to pass the public half.
+signing_key="/$app/$stage/media-signing-key"
+umask 077
+if $dry_run || ! aws ssm get-parameter --name "$signing_key" --query Parameter.Name --output text >/dev/null 2>&1; then
+  run openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$out/media-signing-key.pem"
+  run aws ssm put-parameter --name "$signing_key" --type SecureString --value "file://$out/media-signing-key.pem" --overwrite
+else
+  aws ssm get-parameter --name "$signing_key" --with-decryption --query Parameter.Value --output text > "$out/media-signing-key.pem"
+fi
+if $dry_run; then public_key="<public key>"; else public_key=$(openssl pkey -in "$out/media-signing-key.pem" -pubout); fi
+run rm -f "$out/media-signing-key.pem"
+
 echo "== deploy the stack $stack"
 run aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra/Deploy/template.yaml" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-  --parameter-overrides AppName=$app Stage="$stage" CodeS3Bucket="$artifacts" CodeS3Key="$key"
+  --parameter-overrides AppName=$app Stage="$stage" CodeS3Bucket="$artifacts" CodeS3Key="$key" \
+  MediaPublicKeyPem="$public_key" ${MEDIA_PREVIOUS_PUBLIC_KEY:+MediaPreviousPublicKeyPem="$MEDIA_PREVIOUS_PUBLIC_KEY"}
 
 site=$(output SiteUrl); distribution=$(output DistributionId); web_bucket=$(output WebBucketName)
 pool=$(output UserPoolId); client=$(output UserPoolClientId)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Aspire.Hosting;
@@ -91,15 +90,8 @@ public static class ColdStartRun
         var (app, environment) = await BenchmarkAppHost.StartAsync();
         await using var appLifetime = app;
 
-        var start = lambda.StartInfo(service);
+        var start = lambda.StartInfo(service, app.GetEndpoint("s3", "http"), app.GetEndpoint("dynamodb", "http"), environment);
         start.Environment["Logging__LogLevel__Default"] = "Warning";
-        start.Environment["AWS_ACCESS_KEY_ID"] = "S3RVER";
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = "S3RVER";
-        start.Environment["AWS_ENDPOINT_URL_S3"] = app.GetEndpoint("s3", "http").ToString();
-        start.Environment["AWS_ENDPOINT_URL_DYNAMODB"] = app.GetEndpoint("dynamodb", "http").ToString();
-        start.Environment["Storage__OriginalsBucket"] = environment["OriginalsBucketName"];
-        start.Environment["Storage__RenditionsBucket"] = environment["RenditionsBucketName"];
-        start.Environment["Storage__Table"] = environment["ImagesTableName"];
         start.Environment["Processing__MaxUploadBytes"] = (64 * 1024 * 1024).ToString(CultureInfo.InvariantCulture);
 
         var photo = Inputs.PhotoJpeg(1920, 1080);
@@ -135,14 +127,8 @@ public static class ColdStartRun
 
     private static async Task<double> UploadAsync(LambdaBootstrap lambda, byte[] image)
     {
-        using var form = new MultipartFormDataContent();
-        var file = new ByteArrayContent(image);
-        file.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
-        form.Add(file, "file", "bench.jpg");
-        var body = await form.ReadAsByteArrayAsync();
         var stopwatch = Stopwatch.StartNew();
-        var result = await lambda.InvokeAsync("POST", "/api/images", LambdaBootstrap.Claims($"bench-{Guid.NewGuid():N}"),
-            form.Headers.ContentType!.ToString(), body, TimeSpan.FromSeconds(90), CancellationToken.None);
+        var result = await lambda.UploadAsync(LambdaBootstrap.Claims($"bench-{Guid.NewGuid():N}"), image, TimeSpan.FromSeconds(90), CancellationToken.None);
         var elapsed = stopwatch.Elapsed.TotalMilliseconds;
         if (result.IsError || (int?)JsonNode.Parse(result.Payload)?["statusCode"] != 201)
         {

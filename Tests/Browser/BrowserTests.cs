@@ -189,8 +189,9 @@ public sealed class BrowserTests(WebAppHostFixture fixture)
 
         using var api = await http.GetAsync(new Uri("/api/me", UriKind.Relative), TestContext.Current.CancellationToken);
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, api.StatusCode);
-        using var missingMedia = await http.GetAsync(new Uri("/media/nobody/none/thumb.jpg", UriKind.Relative), TestContext.Current.CancellationToken);
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, missingMedia.StatusCode);
+        // Media needs signed access before anything else, as in CloudFront: unsigned, even a missing object is a 403.
+        using var unsignedMedia = await http.GetAsync(new Uri("/media/nobody/none/thumb.jpg", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, unsignedMedia.StatusCode);
         using var config = await http.GetAsync(new Uri("/appsettings.json", UriKind.Relative), TestContext.Current.CancellationToken);
         Assert.Contains(fixture.ClientId, await config.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         using var internalHook = await http.PostAsync(new Uri("/internal/s3-events", UriKind.Relative), null, TestContext.Current.CancellationToken);

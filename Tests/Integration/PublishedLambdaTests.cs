@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Aspire.Hosting;
@@ -84,26 +83,12 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(cancellationToken);
-        var start = lambda.StartInfo(published.Directory);
-        start.Environment["AWS_ACCESS_KEY_ID"] = "S3RVER";
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = "S3RVER";
-        start.Environment["AWS_ENDPOINT_URL_S3"] = fixture.App.GetEndpoint("s3", "http").ToString();
-        start.Environment["AWS_ENDPOINT_URL_DYNAMODB"] = fixture.App.GetEndpoint("dynamodb", "http").ToString();
-        start.Environment["Storage__OriginalsBucket"] = fixture.Environment["OriginalsBucketName"];
-        start.Environment["Storage__RenditionsBucket"] = fixture.Environment["RenditionsBucketName"];
-        start.Environment["Storage__Table"] = fixture.Environment["ImagesTableName"];
-        await using var process = BootstrapProcess.Start(start);
-
-        using var form = new MultipartFormDataContent();
-        var file = new ByteArrayContent(TestImages.Jpeg(1200, 800));
-        file.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
-        form.Add(file, "file", "aot.jpg");
-        var body = await form.ReadAsByteArrayAsync(cancellationToken);
+        await using var process = BootstrapProcess.Start(
+            lambda.StartInfo(published.Directory, fixture.App.GetEndpoint("s3", "http"), fixture.App.GetEndpoint("dynamodb", "http"), fixture.Environment));
         var sub = $"aot-{Guid.NewGuid():N}";
 
         // libvips loads on the first upload: the timeout is the template's default function timeout.
-        var result = await lambda.InvokeAsync("POST", "/api/images", LambdaBootstrap.Claims(sub), form.Headers.ContentType!.ToString(), body,
-            TimeSpan.FromSeconds(30), cancellationToken);
+        var result = await lambda.UploadAsync(LambdaBootstrap.Claims(sub), TestImages.Jpeg(1200, 800), TimeSpan.FromSeconds(30), cancellationToken);
 
         Assert.False(result.IsError, Encoding.UTF8.GetString(result.Payload));
         var response = JsonNode.Parse(result.Payload)!;

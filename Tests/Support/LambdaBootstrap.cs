@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using ImageAspire.Hosting.LocalAws;
 using ImageAspire.LocalLambda;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -30,6 +32,9 @@ public sealed class LambdaBootstrap : IAsyncDisposable
     }
 
     public LocalLambdaFunction Function { get; }
+
+    /// <summary>The media signing key the bootstrap is given, as the AppHost gives one per run.</summary>
+    public CloudFrontKeyPair MediaKeyPair { get; } = CloudFrontKeyPair.Create();
 
     /// <summary>host:port, as <c>AWS_LAMBDA_RUNTIME_API</c> gives it.</summary>
     public string RuntimeApi { get; }
@@ -89,6 +94,8 @@ public sealed class LambdaBootstrap : IAsyncDisposable
         start.Environment["Auth__Issuer"] = Issuer;
         start.Environment["Auth__ClientId"] = ClientId;
         start.Environment["Auth__AdminsGroup"] = "test-admins";
+        start.Environment["Media__KeyPairId"] = MediaKeyPair.KeyPairId;
+        start.Environment["Media__PrivateKey"] = MediaKeyPair.PrivateKeyPem;
         start.Environment["MALLOC_ARENA_MAX"] = "2";
         if (configured)
         {
@@ -98,6 +105,32 @@ public sealed class LambdaBootstrap : IAsyncDisposable
         }
 
         return start;
+    }
+
+    /// <summary>Starts the bootstrap in <paramref name="directory"/> against the emulators and provisioned resources of an AppHost.</summary>
+    public ProcessStartInfo StartInfo(string directory, Uri s3, Uri dynamoDb, ProvisionedEnvironment provisioned)
+    {
+        ArgumentNullException.ThrowIfNull(provisioned);
+        var start = StartInfo(directory);
+        start.Environment["AWS_ACCESS_KEY_ID"] = "S3RVER";
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = "S3RVER";
+        start.Environment["AWS_ENDPOINT_URL_S3"] = s3.ToString();
+        start.Environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamoDb.ToString();
+        start.Environment["Storage__OriginalsBucket"] = provisioned["OriginalsBucketName"];
+        start.Environment["Storage__RenditionsBucket"] = provisioned["RenditionsBucketName"];
+        start.Environment["Storage__Table"] = provisioned["ImagesTableName"];
+        return start;
+    }
+
+    /// <summary>Queues a direct upload of one JPEG (<c>POST /api/images</c>, multipart) by the user of <paramref name="claims"/>.</summary>
+    public async Task<InvocationResult> UploadAsync(JsonObject claims, byte[] jpeg, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(jpeg);
+        file.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        form.Add(file, "file", "upload.jpg");
+        var body = await form.ReadAsByteArrayAsync(cancellationToken);
+        return await InvokeAsync("POST", "/api/images", claims, form.Headers.ContentType!.ToString(), body, timeout, cancellationToken);
     }
 
     /// <summary>Queues an HTTP API (payload 2.0) GET of <paramref name="path"/>, with authorizer claims when given.</summary>

@@ -15,6 +15,8 @@ public sealed class DeployScriptTests
         [
             "+ dotnet publish", "-c Release -r linux-arm64 -p:LambdaBootstrap=true", "zip\\ -qr9", "\\*.dbg",
             "+ aws s3 cp", "s3://artifact-bucket/imageaspire-qa/lambda-",
+            "+ openssl genpkey -algorithm RSA", "+ aws ssm put-parameter --name /imageaspire/qa/media-signing-key --type SecureString",
+            "MediaPublicKeyPem=", "+ rm -f",
             "+ aws cloudformation deploy --stack-name imageaspire-qa", "--parameter-overrides AppName=imageaspire Stage=qa CodeS3Bucket=artifact-bucket",
             "Web.csproj", "\"Region\": \"eu-west-1\"", "appsettings.json",
             "+ aws s3 sync", "--content-type application/wasm", "+ aws cloudfront create-invalidation",

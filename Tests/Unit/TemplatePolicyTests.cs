@@ -156,4 +156,47 @@ public sealed class TemplatePolicyTests
         Assert.NotNull(headers["ReferrerPolicy"]);
         Assert.Equal("http2and3", (string?)config["HttpVersion"]);
     }
+
+    [Fact]
+    public void Media_requires_signed_access_through_the_templates_key_group()
+    {
+        var config = Template.ResourcesOfType("AWS::CloudFront::Distribution").Single().Properties["DistributionConfig"]!;
+        var media = ((JsonArray)config["CacheBehaviors"]!).Single(b => (string?)b!["PathPattern"] == "/media/*")!;
+        Assert.Equal("""[{"Ref":"MediaKeyGroup"}]""", media["TrustedKeyGroups"]!.ToJsonString());
+        Assert.Equal("AWS::CloudFront::KeyGroup", Template.Resources.Single(r => r.LogicalId == "MediaKeyGroup").Type);
+        Assert.Equal("AWS::CloudFront::PublicKey", Template.Resources.Single(r => r.LogicalId == "MediaPublicKey").Type);
+        // Only the media behavior: the site and the API stay open to unsigned requests.
+        var others = ((JsonArray)config["CacheBehaviors"]!).Where(b => (string?)b!["PathPattern"] != "/media/*").Append(config["DefaultCacheBehavior"]);
+        Assert.All(others, b => Assert.Null(b!["TrustedKeyGroups"]));
+        // The cache key leaves cookies and query strings out (CachingOptimized), so signatures do not split the cache.
+        Assert.Equal("658327ea-f89d-4fab-a63d-7e88639e58f6", (string?)media["CachePolicyId"]);
+    }
+
+    [Fact]
+    public void Only_the_function_reads_the_media_signing_key_and_only_through_ssm()
+    {
+        var reads = IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow"
+            && Values(s.Statement["Action"]).Any(a => a.StartsWith("ssm:", StringComparison.Ordinal) || a == "kms:Decrypt")).ToList();
+        Assert.Equal(2, reads.Count);
+        Assert.All(reads, r => Assert.Equal("ImageFunctionRole", r.Where));
+        var parameter = reads.Single(r => Values(r.Statement["Action"]).SequenceEqual(["ssm:GetParameter"]));
+        Assert.Contains(":parameter/${AppName}/${Stage}/media-signing-key", parameter.Statement["Resource"]!.ToJsonString(), StringComparison.Ordinal);
+        var decrypt = reads.Single(r => Values(r.Statement["Action"]).SequenceEqual(["kms:Decrypt"]));
+        Assert.Contains("kms:ViaService", decrypt.Statement["Condition"]!.ToJsonString(), StringComparison.Ordinal);
+        var environment = Template.Resources.Single(r => r.LogicalId == "ImageFunction").Properties["Environment"]!["Variables"]!;
+        Assert.Equal("""{"Fn::Sub":"/${AppName}/${Stage}/media-signing-key"}""", environment["Media__PrivateKeyParameter"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void Nothing_but_cloudfront_reads_renditions()
+    {
+        var readers = IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow"
+            && Values(s.Statement["Action"]).Any(a => a is "s3:GetObject" or "s3:*" or "*")
+            && Values(s.Statement["Resource"]).Any(r => r.Contains("renditions", StringComparison.OrdinalIgnoreCase) || r.Contains("RenditionsBucket", StringComparison.Ordinal)))
+            .ToList();
+        var reader = Assert.Single(readers);
+        Assert.Equal("RenditionsBucketPolicy", reader.Where);
+        Assert.Equal("""{"Service":"cloudfront.amazonaws.com"}""", reader.Statement["Principal"]!.ToJsonString());
+        Assert.Contains("AWS:SourceArn", reader.Statement["Condition"]!.ToJsonString(), StringComparison.Ordinal);
+    }
 }

@@ -7,10 +7,48 @@ namespace ImageAspire.Web.Services;
 /// <summary>The image API on the site's own origin (/api/...), with the session's access token.</summary>
 public sealed class ImagesClient(HttpClient http, AuthSession session)
 {
-    public Task<ImagePage?> ListAsync(int limit, string? cursor) =>
-        SendAsync<ImagePage>(HttpMethod.Get, $"api/images?limit={limit}" + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}"));
+    private DateTimeOffset _renewMediaAccessAfter = DateTimeOffset.MinValue;
 
-    public Task<ImageItem?> GetAsync(string id) => SendAsync<ImageItem>(HttpMethod.Get, $"api/images/{Uri.EscapeDataString(id)}");
+    public async Task<ImagePage?> ListAsync(int limit, string? cursor)
+    {
+        await EnsureMediaAccessAsync();
+        return await SendAsync<ImagePage>(HttpMethod.Get, $"api/images?limit={limit}" + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}"));
+    }
+
+    public async Task<ImageItem?> GetAsync(string id)
+    {
+        await EnsureMediaAccessAsync();
+        return await SendAsync<ImageItem>(HttpMethod.Get, $"api/images/{Uri.EscapeDataString(id)}");
+    }
+
+    /// <summary>
+    /// Renditions are private: the API sets signed cookies for the user's media path, which the browser sends with
+    /// every <c>&lt;img&gt;</c> request. Asked for again once half their lifetime has passed.
+    /// </summary>
+    public async Task EnsureMediaAccessAsync()
+    {
+        if (DateTimeOffset.UtcNow < _renewMediaAccessAfter)
+        {
+            return;
+        }
+
+        var grant = await SendAsync<MediaSession>(HttpMethod.Post, "api/media/session");
+        _renewMediaAccessAfter = grant?.RenewAfter ?? DateTimeOffset.MinValue;
+    }
+
+    /// <summary>Before signing out: the browser drops the media cookies.</summary>
+    public async Task EndMediaAccessAsync()
+    {
+        _renewMediaAccessAfter = DateTimeOffset.MinValue;
+        try
+        {
+            using var response = await SendOnceAsync(HttpMethod.Delete, "api/media/session", null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or ApiException)
+        {
+            // Signing out goes on; the cookies expire by themselves.
+        }
+    }
 
     public async Task DeleteAsync(string id) => await SendAsync<object>(HttpMethod.Delete, $"api/images/{Uri.EscapeDataString(id)}");
 

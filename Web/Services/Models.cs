@@ -13,6 +13,8 @@ public sealed record ImageItem(
         ?? Renditions.OrderByDescending(r => r.Width).FirstOrDefault();
 }
 
+public sealed record MediaSession(string Prefix, DateTimeOffset ExpiresAt, DateTimeOffset RenewAfter);
+
 public sealed record ImagePage(IReadOnlyList<ImageItem> Items, string? NextCursor);
 
 public sealed record UploadTicket(string Id, string UploadUrl, Dictionary<string, string> Headers, DateTimeOffset ExpiresAt);

@@ -4,7 +4,7 @@ using ImageAspire.LocalAws.Templates;
 namespace ImageAspire.LocalEdge;
 
 /// <summary>One cache behavior of the template's distribution: which paths go to which origin. (The edge does not cache.)</summary>
-public sealed record EdgeBehavior(string PathPattern, string OriginId)
+public sealed record EdgeBehavior(string PathPattern, string OriginId, bool RequiresSignedAccess = false)
 {
     /// <summary>CloudFront path patterns: '*' matches any characters (including '/'), '?' one character.</summary>
     public bool Matches(string path)
@@ -65,7 +65,7 @@ public sealed record EdgeDefinition(IReadOnlyList<EdgeBehavior> Behaviors, EdgeB
         var distribution = template.ResourcesOfType("AWS::CloudFront::Distribution").Single();
         var config = distribution.Properties["DistributionConfig"]!;
         var behaviors = (config["CacheBehaviors"] as JsonArray ?? [])
-            .Select(b => new EdgeBehavior((string)b!["PathPattern"]!, (string)b["TargetOriginId"]!))
+            .Select(b => new EdgeBehavior((string)b!["PathPattern"]!, (string)b["TargetOriginId"]!, b["TrustedKeyGroups"] is JsonArray { Count: > 0 }))
             .ToList();
         var defaultBehavior = config["DefaultCacheBehavior"]!;
         var originPaths = (config["Origins"] as JsonArray ?? [])

@@ -16,6 +16,9 @@ public sealed class EdgeSettings
     /// <summary>The renditions bucket (the media origin is a bucket; locally S3 is path-style).</summary>
     public string MediaBucket { get; set; } = string.Empty;
 
+    /// <summary>Key pair id → public key (PEM) of the trusted key group, for behaviors that require signed access.</summary>
+    public Dictionary<string, string> TrustedKeys { get; set; } = [];
+
     /// <summary>Extra CSP connect-src sources: the local Cognito and S3, which stand in for AWS's hosts.</summary>
     public string ConnectSources { get; set; } = string.Empty;
 }

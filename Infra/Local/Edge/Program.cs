@@ -11,11 +11,18 @@ var template = CloudFormationTemplate.Load(settings.Template);
 var definition = EdgeDefinition.FromTemplate(template, new TemplateContext(template, new Dictionary<string, string> { ["Stage"] = settings.Stage }));
 builder.Services.AddSingleton(definition);
 builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton(new SignedAccess(settings.TrustedKeys.ToDictionary(k => k.Key, k =>
+{
+    var key = System.Security.Cryptography.RSA.Create();
+    key.ImportFromPem(k.Value);
+    return key;
+}), TimeProvider.System));
 builder.Services.AddReverseProxy().LoadFromMemory(EdgeProxy.Routes(definition), EdgeProxy.Clusters(settings))
     .AddTransforms(context => EdgeProxy.AddTransforms(context, definition, settings));
 
 var app = builder.Build();
 app.UseMiddleware<SecurityHeadersMiddleware>();
+app.UseMiddleware<SignedAccessMiddleware>();
 app.MapDefaultEndpoints();
 // The web app's runtime configuration, as Infra/Deploy/deploy.sh writes it next to the app in AWS.
 app.MapGet("/appsettings.json", (HttpContext context, IConfiguration configuration) =>

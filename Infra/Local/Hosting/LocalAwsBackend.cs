@@ -32,7 +32,14 @@ public sealed class LocalAwsBackend
         S3Host = emulators.S3Host;
         S3EventSecret = emulators.S3EventSecret;
         Provisioning = provisioning;
+        MediaKeyPair = CloudFrontKeyPair.Create();
     }
+
+    /// <summary>
+    /// The key pair of the distribution's trusted key group, made for each run as deploy.sh makes one per stack: the
+    /// service signs media access with the private key, the local edge checks it with the public key.
+    /// </summary>
+    public CloudFrontKeyPair MediaKeyPair { get; }
 
     /// <summary>The options the backend was built with.</summary>
     public LocalAwsOptions Options { get; }
@@ -90,6 +97,17 @@ public sealed class LocalAwsBackend
         [.. Template.ResourcesOfType("AWS::S3::Bucket").Where(b => b.Properties["NotificationConfiguration"] is not null).Select(b => BucketName(b.LogicalId))];
 
     internal TemplateContext TemplateContext() => new(Template, Options.TemplateParameters, Options.AccountId, Options.Region);
+}
+
+/// <summary>A CloudFront key pair: the public key's id (as CloudFront assigns one) and both halves, PEM.</summary>
+public sealed record CloudFrontKeyPair(string KeyPairId, string PrivateKeyPem, string PublicKeyPem)
+{
+    public static CloudFrontKeyPair Create()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var id = "K" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+        return new CloudFrontKeyPair(id, rsa.ExportPkcs8PrivateKeyPem(), rsa.ExportSubjectPublicKeyInfoPem());
+    }
 }
 
 /// <summary>The emulator processes of one backend, as <c>AddLocalAws</c> adds them.</summary>

@@ -119,6 +119,19 @@ public static class LocalAwsExtensions
             .WithEnvironment("S3Events__SecretHeader", LocalAwsBackend.S3EventSecretHeader);
     }
 
+    /// <summary>
+    /// Gives a service the private half of the backend's media key pair (<c>Media__KeyPairId</c>, <c>Media__PrivateKey</c>),
+    /// which in AWS it reads from SSM; the local edge trusts the public half.
+    /// </summary>
+    public static IResourceBuilder<T> WithMediaSigningKey<T>(this IResourceBuilder<T> service, LocalAwsBackend backend)
+        where T : IResourceWithEnvironment
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return service
+            .WithEnvironment("Media__KeyPairId", backend.MediaKeyPair.KeyPairId)
+            .WithEnvironment("Media__PrivateKey", backend.MediaKeyPair.PrivateKeyPem);
+    }
+
     private static string EmulatorsDirectory => BuildMetadata("LocalAws.Emulators");
 
     internal static string BuildMetadata(string key) =>

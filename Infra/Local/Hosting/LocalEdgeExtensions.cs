@@ -38,6 +38,7 @@ public static class LocalEdgeExtensions
             .WithEnvironment("Edge__Origins__api", api.GetEndpoint("http"))
             .WithEnvironment("Edge__Origins__media", backend.S3Endpoint)
             .WithEnvironment("Edge__MediaBucket", backend.BucketName(mediaBucketLogicalId))
+            .WithEnvironment($"Edge__TrustedKeys__{backend.MediaKeyPair.KeyPairId}", backend.MediaKeyPair.PublicKeyPem)
             .WithEnvironment("Edge__ConnectSources", ReferenceExpression.Create($"{backend.CognitoEndpoint} {backend.S3Endpoint}"))
             .WithEnvironment("Cognito__Endpoint", ReferenceExpression.Create($"{backend.CognitoEndpoint}/"))
             .WithEnvironment("Cognito__Region", backend.Options.Region)

@@ -1,0 +1,59 @@
+using System.Security.Claims;
+using ImageAspire.ImageService.Media;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace ImageAspire.ImageService.Apis;
+
+/// <summary>
+/// Signed cookies for the caller's own renditions: <c>/media/*</c> requires CloudFront signed access, and the
+/// cookies, scoped to the caller's media path, let the browser load them with plain <c>&lt;img&gt;</c> tags.
+/// </summary>
+public static class MediaApi
+{
+    public static readonly string[] CookieNames = ["CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id"];
+
+    public static IEndpointRouteBuilder MapMediaApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/media").RequireRateLimiting(RateLimitingExtensions.PerUserPolicy);
+        api.MapPost("/session", StartSession).WithName("StartMediaSession");
+        api.MapDelete("/session", EndSession).WithName("EndMediaSession");
+        return app;
+    }
+
+    public static async Task<Ok<MediaSession>> StartSession(ClaimsPrincipal user, HttpResponse response, MediaAccess access, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(access);
+        var (session, signature) = await access.GrantAsync(user.Owner(), cancellationToken);
+        var cookie = CookieOptions(session.Prefix, session.ExpiresAt);
+        response.Cookies.Append("CloudFront-Policy", signature.Policy, cookie);
+        response.Cookies.Append("CloudFront-Signature", signature.Signature, cookie);
+        response.Cookies.Append("CloudFront-Key-Pair-Id", signature.KeyPairId, cookie);
+        response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(session);
+    }
+
+    /// <summary>Sign-out: the browser drops the cookies (a copied cookie stays valid until it expires).</summary>
+    public static NoContent EndSession(ClaimsPrincipal user, HttpResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var cookie = CookieOptions(MediaAccess.PrefixOf(user.Owner()), DateTimeOffset.UnixEpoch);
+        foreach (var name in CookieNames)
+        {
+            response.Cookies.Delete(name, cookie);
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    // Secure and SameSite=Strict: never sent over plain HTTP (browsers treat http://localhost as secure) nor from
+    // another site's page; HttpOnly: no script needs them.
+    private static CookieOptions CookieOptions(string path, DateTimeOffset expires) => new()
+    {
+        Path = path,
+        Expires = expires,
+        Secure = true,
+        HttpOnly = true,
+        SameSite = SameSiteMode.Strict,
+    };
+}
