@@ -6,7 +6,7 @@ public static class ImageServiceEnvironment
 {
     /// <summary>
     /// What the template gives the function in AWS, from the same template's outputs, plus the local backend's
-    /// endpoints, the local S3 webhook's secret and the media signing key (from SSM in AWS).
+    /// endpoints, the local S3 webhook's secret and the media keys (from SSM in AWS).
     /// </summary>
     public static IResourceBuilder<T> WithImageServiceEnvironment<T>(
         this IResourceBuilder<T> service, LocalAwsBackend aws, ReferenceExpression issuer, ProvisionedOutputReference clientId)
@@ -24,7 +24,7 @@ public static class ImageServiceEnvironment
             // The local issuer is plain http; production configuration leaves this on.
             .WithEnvironment("Auth__RequireHttpsMetadata", "false")
             .WithEnvironment("MALLOC_ARENA_MAX", "2")
-            .WithMediaSigningKey(aws)
+            .WithMediaKeys(aws)
             .WithS3EventSecret(aws);
     }
 }

@@ -24,23 +24,31 @@ public static class MediaApi
     {
         ArgumentNullException.ThrowIfNull(response);
         ArgumentNullException.ThrowIfNull(access);
-        var (session, signature) = await access.GrantAsync(user.Owner(), cancellationToken);
-        var cookie = CookieOptions(session.Prefix, session.ExpiresAt);
-        response.Cookies.Append("CloudFront-Policy", signature.Policy, cookie);
-        response.Cookies.Append("CloudFront-Signature", signature.Signature, cookie);
-        response.Cookies.Append("CloudFront-Key-Pair-Id", signature.KeyPairId, cookie);
+        var (session, grants) = await access.GrantAsync(user.Owner(), cancellationToken);
+        foreach (var grant in grants)
+        {
+            var cookie = CookieOptions(grant.Prefix, session.ExpiresAt);
+            response.Cookies.Append("CloudFront-Policy", grant.Signature.Policy, cookie);
+            response.Cookies.Append("CloudFront-Signature", grant.Signature.Signature, cookie);
+            response.Cookies.Append("CloudFront-Key-Pair-Id", grant.Signature.KeyPairId, cookie);
+        }
+
         response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(session);
     }
 
     /// <summary>Sign-out: the browser drops the cookies (a copied cookie stays valid until it expires).</summary>
-    public static NoContent EndSession(ClaimsPrincipal user, HttpResponse response)
+    public static async Task<NoContent> EndSession(ClaimsPrincipal user, HttpResponse response, MediaAccess access, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var cookie = CookieOptions(MediaAccess.PrefixOf(user.Owner()), DateTimeOffset.UnixEpoch);
-        foreach (var name in CookieNames)
+        ArgumentNullException.ThrowIfNull(access);
+        foreach (var prefix in await access.PrefixesAsync(user.Owner(), cancellationToken))
         {
-            response.Cookies.Delete(name, cookie);
+            var cookie = CookieOptions(prefix, DateTimeOffset.UnixEpoch);
+            foreach (var name in CookieNames)
+            {
+                response.Cookies.Delete(name, cookie);
+            }
         }
 
         return TypedResults.NoContent();

@@ -64,7 +64,7 @@ public static class ImageServiceExtensions
         services.AddSingleton<IObjectCreatedHandler, PresignedUploadObjectCreatedHandler>();
         services.AddSingleton<S3EventProcessor>();
         services.AddOptions<MediaOptions>().BindConfiguration(MediaOptions.SectionName).ValidateWith(new MediaOptionsValidator()).ValidateOnStart();
-        services.AddSingleton<MediaSigningKey>();
+        services.AddSingleton<MediaSecrets>();
         services.AddSingleton<MediaAccess>();
         builder.AddLambdaHosting();
         return builder;

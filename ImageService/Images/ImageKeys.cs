@@ -6,9 +6,11 @@ namespace ImageAspire.ImageService.Images;
 
 /// <summary>
 /// Where an image's objects live. Originals: <c>originals/&lt;owner&gt;/&lt;id&gt;.&lt;ext&gt;</c> (one per id; a presigned
-/// URL is signed for it). Renditions: <c>renditions/&lt;owner&gt;/&lt;id&gt;/&lt;attempt&gt;/&lt;name&gt;.&lt;fmt&gt;</c>: each processing
-/// attempt writes under its own prefix and the item names the attempt it committed, so removing a failed or
-/// superseded attempt can never touch the objects a committed item references.
+/// URL is signed for it; never served). Renditions: <c>renditions/&lt;media key&gt;/&lt;id&gt;/&lt;attempt&gt;/&lt;name&gt;.&lt;fmt&gt;</c>,
+/// served as <c>/media/...</c>: the media key is the owner's opaque stand-in (<see cref="Media.MediaPathCodec"/>);
+/// renditions stored before media keys existed have the owner's <c>sub</c> there. Each processing attempt writes under
+/// its own prefix and the item names the attempt it committed, so removing a failed or superseded attempt can never
+/// touch the objects a committed item references.
 /// </summary>
 public static class ImageKeys
 {
@@ -17,11 +19,11 @@ public static class ImageKeys
 
     public static string Original(string owner, string id, string extension) => $"{OriginalsPrefix}{owner}/{id}.{extension}";
 
-    public static string Rendition(string owner, string id, string attempt, string name, EncodedFormat format) =>
-        $"{RenditionsPrefix}{owner}/{id}/{attempt}/{name}.{format.Extension()}";
+    public static string Rendition(string mediaKey, string id, string attempt, string name, EncodedFormat format) =>
+        $"{RenditionsPrefix}{mediaKey}/{id}/{attempt}/{name}.{format.Extension()}";
 
-    /// <summary>Every rendition of every attempt of one image.</summary>
-    public static string RenditionsOf(string owner, string id) => $"{RenditionsPrefix}{owner}/{id}/";
+    /// <summary>Every rendition of every attempt of one image, under one owner segment (media key or legacy sub).</summary>
+    public static string RenditionsOf(string ownerSegment, string id) => $"{RenditionsPrefix}{ownerSegment}/{id}/";
 
     /// <summary>The original of one image, whatever its extension.</summary>
     public static string OriginalOf(string owner, string id) => $"{OriginalsPrefix}{owner}/{id}.";
@@ -60,19 +62,20 @@ public static class ImageKeys
     }
 
     /// <summary>
-    /// Owner, id and attempt of a rendition key. Keys written before attempts existed
+    /// Owner segment (a media key, or the sub of renditions stored before media keys), id and attempt of a rendition
+    /// key. Keys written before attempts existed
     /// (<c>renditions/&lt;owner&gt;/&lt;id&gt;/&lt;name&gt;.&lt;fmt&gt;</c>) parse with an empty attempt.
     /// </summary>
-    public static bool TryParseRendition(string key, out string owner, out string id, out string attempt)
+    public static bool TryParseRendition(string key, out string ownerSegment, out string id, out string attempt)
     {
-        owner = id = attempt = string.Empty;
+        ownerSegment = id = attempt = string.Empty;
         switch (key.Split('/'))
         {
             case ["renditions", var sub, var image, var file] when IsSafeOwner(sub) && ImageId.IsValid(image) && file.Length > 0:
-                (owner, id) = (sub, image);
+                (ownerSegment, id) = (sub, image);
                 return true;
             case ["renditions", var sub, var image, var token, var file] when IsSafeOwner(sub) && ImageId.IsValid(image) && token.Length > 0 && file.Length > 0:
-                (owner, id, attempt) = (sub, image, token);
+                (ownerSegment, id, attempt) = (sub, image, token);
                 return true;
             default:
                 return false;

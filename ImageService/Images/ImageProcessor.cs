@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ImageAspire.ImageService.Media;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
 using Microsoft.Extensions.Options;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace ImageAspire.ImageService.Images;
 
 /// <summary>Runs the pipeline with the current settings behind the gate, and stages one attempt's renditions.</summary>
-public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, ISettingsStore settings, IOptions<StorageOptions> storage)
+public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, ISettingsStore settings, MediaSecrets media, IOptions<StorageOptions> storage)
 {
     public const string RenditionCacheControl = "public, max-age=31536000, immutable";
 
@@ -30,9 +31,10 @@ public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, I
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(staged);
         var records = new List<RenditionRecord>(result.Renditions.Count);
+        var mediaKey = await media.MediaKeyOfAsync(image.Owner, cancellationToken);
         foreach (var rendition in result.Renditions)
         {
-            var key = ImageKeys.Rendition(image.Owner, image.Id, attempt, rendition.Name, rendition.Format);
+            var key = ImageKeys.Rendition(mediaKey, image.Id, attempt, rendition.Name, rendition.Format);
             await staged.PutAsync(storage.Value.RenditionsBucket, key, rendition.Data, rendition.Format.ContentType(), RenditionCacheControl, null, cancellationToken);
             ImageTelemetry.BytesOut.Add(rendition.Data.Length);
             records.Add(new RenditionRecord(rendition.Name, rendition.Format.Name(), rendition.Width, rendition.Height, rendition.Data.Length, key));

@@ -1,3 +1,4 @@
+using ImageAspire.ImageService.Media;
 using ImageAspire.ImageService.Storage;
 using Microsoft.Extensions.Options;
 
@@ -7,7 +8,7 @@ namespace ImageAspire.ImageService.Images;
 /// Removes an image: first its item becomes a tombstone (a conditional write, so nothing can commit over it and
 /// nothing references the objects any more), then its objects go. Objects left by a failed removal are the sweeper's.
 /// </summary>
-public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore objects, IOptions<StorageOptions> storage, TimeProvider time, ILogger<ImageRemover> logger)
+public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore objects, MediaSecrets media, IOptions<StorageOptions> storage, TimeProvider time, ILogger<ImageRemover> logger)
 {
     private const int MaxConflicts = 5;
 
@@ -95,9 +96,12 @@ public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore obje
     /// <summary>Removes every object of one image (the original and all attempts' renditions); its item must be a tombstone.</summary>
     public async Task RemoveObjectsAsync(string owner, string id, CancellationToken cancellationToken)
     {
+        var mediaKey = await media.MediaKeyOfAsync(owner, cancellationToken);
         foreach (var (bucket, prefix) in new[]
         {
             (storage.Value.OriginalsBucket, ImageKeys.OriginalOf(owner, id)),
+            (storage.Value.RenditionsBucket, ImageKeys.RenditionsOf(mediaKey, id)),
+            // Renditions stored before media keys existed.
             (storage.Value.RenditionsBucket, ImageKeys.RenditionsOf(owner, id)),
         })
         {

@@ -1,3 +1,4 @@
+using ImageAspire.ImageService.Media;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ public sealed class OrphanSweeper(
     IImageMetadataStore metadata,
     ImageRemover remover,
     RefusedUploads refused,
+    MediaSecrets media,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
     IOptions<SweeperOptions> options,
@@ -58,12 +60,34 @@ public sealed class OrphanSweeper(
             }
         }
 
+        var paths = (await media.GetAsync(cancellationToken)).Paths;
+        var unattributed = 0;
         await foreach (var stored in objects.ListAsync(storage.Value.RenditionsBucket, ImageKeys.RenditionsPrefix, cancellationToken))
         {
-            if (ImageKeys.TryParseRendition(stored.Key, out var owner, out var id, out var attempt))
+            if (!ImageKeys.TryParseRendition(stored.Key, out var segment, out var id, out var attempt))
+            {
+                continue;
+            }
+
+            if (paths.TryDecode(segment, out var owner))
             {
                 Add(byImage, (owner, id), (storage.Value.RenditionsBucket, stored, attempt));
             }
+            else if (MediaPathCodec.LooksLikeMediaKey(segment))
+            {
+                // A media key this service's path key did not make: its owner is unknown, so it is never removed.
+                unattributed++;
+            }
+            else
+            {
+                // Stored before media keys existed: the segment is the owner's sub.
+                Add(byImage, (segment, id), (storage.Value.RenditionsBucket, stored, attempt));
+            }
+        }
+
+        if (unattributed > 0)
+        {
+            logger.LogWarning("Sweep: {Count} renditions under media keys of another path key were left alone", unattributed);
         }
 
         var (removed, kept) = (0, 0);

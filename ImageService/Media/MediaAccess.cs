@@ -3,23 +3,36 @@ using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Media;
 
-/// <summary>A grant of media access: the path it covers, when it ends, and when the web app should renew it.</summary>
+/// <summary>A grant of media access: the user's media path, when it ends, and when the web app should renew it.</summary>
 public sealed record MediaSession(string Prefix, DateTimeOffset ExpiresAt, DateTimeOffset RenewAfter);
 
-/// <summary>Signs one user's access to their own renditions, <c>/media/&lt;owner&gt;/*</c>, for the configured lifetime.</summary>
-public sealed class MediaAccess(MediaSigningKey signingKey, IOptions<MediaOptions> options, TimeProvider time)
-{
-    public static string PrefixOf(string owner) => $"{ImageResource.MediaPrefix}{owner}/";
+/// <summary>One signed grant for one path prefix (a cookie set is scoped to it).</summary>
+public sealed record MediaGrant(string Prefix, CloudFrontSignature Signature);
 
-    public async Task<(MediaSession Session, CloudFrontSignature Signature)> GrantAsync(string owner, CancellationToken cancellationToken)
+/// <summary>
+/// Signs one user's access to their own renditions for the configured lifetime: <c>/media/&lt;media key&gt;/*</c>, and
+/// <c>/media/&lt;sub&gt;/*</c>, where renditions stored before media keys existed stay (they are not moved).
+/// </summary>
+public sealed class MediaAccess(MediaSecrets secrets, IOptions<MediaOptions> options, TimeProvider time)
+{
+    public static string PrefixOf(string mediaKey) => $"{ImageResource.MediaPrefix}{mediaKey}/";
+
+    public async Task<(MediaSession Session, IReadOnlyList<MediaGrant> Grants)> GrantAsync(string owner, CancellationToken cancellationToken)
     {
+        var loaded = await secrets.GetAsync(cancellationToken);
         var now = time.GetUtcNow();
         var lifetime = options.Value.CookieLifetime;
         var expires = now + lifetime;
-        var prefix = PrefixOf(owner);
+        var prefix = PrefixOf(loaded.Paths.Encode(owner));
         // Any scheme and host: the cookie is bound to the site's host by the browser, and the service (behind API
         // Gateway) does not know the distribution's domain.
-        var signature = CloudFrontSigner.Sign(await signingKey.GetAsync(cancellationToken), options.Value.KeyPairId, $"http*://*{prefix}*", expires);
-        return (new MediaSession(prefix, expires, now + (lifetime / 2)), signature);
+        var grants = new[] { prefix, PrefixOf(owner) }
+            .Select(p => new MediaGrant(p, CloudFrontSigner.Sign(loaded.SigningKey, options.Value.KeyPairId, $"http*://*{p}*", expires)))
+            .ToList();
+        return (new MediaSession(prefix, expires, now + (lifetime / 2)), grants);
     }
+
+    /// <summary>The path prefixes a user's cookies are scoped to (for removing them).</summary>
+    public async Task<IReadOnlyList<string>> PrefixesAsync(string owner, CancellationToken cancellationToken) =>
+        [PrefixOf(await secrets.MediaKeyOfAsync(owner, cancellationToken)), PrefixOf(owner)];
 }

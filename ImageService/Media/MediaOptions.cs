@@ -19,6 +19,12 @@ public sealed class MediaOptions
     /// <summary>The SSM SecureString parameter holding the private key, PEM (in AWS: written by deploy.sh).</summary>
     public string? PrivateKeyParameter { get; set; }
 
+    /// <summary>The key of the opaque media keys in paths, base64 (32 bytes); never rotated, or old paths stop mapping to owners.</summary>
+    public string? PathKey { get; set; }
+
+    /// <summary>The SSM SecureString parameter holding <see cref="PathKey"/> (in AWS: written once by deploy.sh).</summary>
+    public string? PathKeyParameter { get; set; }
+
     /// <summary>How long signed cookies are valid; the web app renews them when less than half is left.</summary>
     [TimeSpanRange("00:05:00", "1.00:00:00")]
     public TimeSpan CookieLifetime { get; set; } = TimeSpan.FromHours(1);
@@ -28,7 +34,7 @@ public sealed class MediaOptions
 [OptionsValidator]
 public sealed partial class MediaOptionsAttributesValidator : IValidateOptions<MediaOptions>;
 
-/// <summary>The attributes, and exactly one source of the private key.</summary>
+/// <summary>The attributes, and exactly one source of each secret.</summary>
 public sealed class MediaOptionsValidator : IValidateOptions<MediaOptions>
 {
     private readonly MediaOptionsAttributesValidator _attributes = new();
@@ -42,8 +48,21 @@ public sealed class MediaOptionsValidator : IValidateOptions<MediaOptions>
             return result;
         }
 
-        return string.IsNullOrEmpty(options.PrivateKey) == string.IsNullOrEmpty(options.PrivateKeyParameter)
-            ? ValidateOptionsResult.Fail("Media: set exactly one of PrivateKey (PEM) and PrivateKeyParameter (an SSM parameter name).")
-            : ValidateOptionsResult.Success;
+        var failures = new List<string>();
+        if (string.IsNullOrEmpty(options.PrivateKey) == string.IsNullOrEmpty(options.PrivateKeyParameter))
+        {
+            failures.Add("Media: set exactly one of PrivateKey (PEM) and PrivateKeyParameter (an SSM parameter name).");
+        }
+
+        if (string.IsNullOrEmpty(options.PathKey) == string.IsNullOrEmpty(options.PathKeyParameter))
+        {
+            failures.Add("Media: set exactly one of PathKey (base64, 32 bytes) and PathKeyParameter (an SSM parameter name).");
+        }
+        else if (options.PathKey is { Length: > 0 } pathKey && !(Convert.TryFromBase64String(pathKey, new byte[pathKey.Length], out var length) && length >= 32))
+        {
+            failures.Add("Media: PathKey must be base64 of at least 32 bytes.");
+        }
+
+        return failures.Count > 0 ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
     }
 }

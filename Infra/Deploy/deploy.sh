@@ -49,6 +49,12 @@ else
 fi
 if $dry_run; then public_key="<public key>"; else public_key=$(openssl pkey -in "$out/media-signing-key.pem" -pubout); fi
 run rm -f "$out/media-signing-key.pem"
+# The key of the opaque media keys in rendition paths: made once and never rotated (old paths would stop mapping to
+# their owners, and the sweeper leaves what it cannot attribute).
+path_key="/$app/$stage/media-path-key"
+if $dry_run || ! aws ssm get-parameter --name "$path_key" --query Parameter.Name --output text >/dev/null 2>&1; then
+  run bash -c "aws ssm put-parameter --name '$path_key' --type SecureString --value \"\$(openssl rand -base64 32)\""
+fi
 
 echo "== deploy the stack $stack"
 run aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra/Deploy/template.yaml" \

@@ -2,11 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using ImageAspire.ImageService.Media;
 using ImageAspire.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ImageAspire.Tests.Browser;
 
@@ -17,7 +14,7 @@ namespace ImageAspire.Tests.Browser;
 [Collection(WebAppHostGroup.Name)]
 public sealed class PrivateMediaTests(WebAppHostFixture fixture)
 {
-    private sealed record User(HttpClient Api, string Sub, string Cookies);
+    private sealed record User(HttpClient Api, string Sub, string MediaKey, string Cookies, string LegacyCookies);
 
     private static HttpClient Edge(string? accessToken = null)
     {
@@ -40,15 +37,19 @@ public sealed class PrivateMediaTests(WebAppHostFixture fixture)
         using var session = await api.PostAsync(new Uri("/api/media/session", UriKind.Relative), null, cancellationToken);
         Assert.Equal(HttpStatusCode.OK, session.StatusCode);
         var setCookies = session.Headers.GetValues("Set-Cookie").ToList();
-        Assert.Equal(3, setCookies.Count);
         Assert.All(setCookies, c =>
         {
-            Assert.Contains($"path=/media/{sub}/", c, StringComparison.OrdinalIgnoreCase);
             Assert.Contains("secure", c, StringComparison.OrdinalIgnoreCase);
             Assert.Contains("httponly", c, StringComparison.OrdinalIgnoreCase);
             Assert.Contains("samesite=strict", c, StringComparison.OrdinalIgnoreCase);
         });
-        return new User(api, sub, string.Join("; ", setCookies.Select(c => c.Split(';')[0])));
+        // Three for the opaque media path, three for the path of renditions stored before media keys existed.
+        var mediaKey = fixture.MediaPaths.Encode(sub);
+        var current = setCookies.Where(c => c.Contains($"path=/media/{mediaKey}/", StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.Equal(3, current.Count);
+        var legacy = setCookies.Where(c => c.Contains($"path=/media/{sub}/", StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.Equal(3, legacy.Count);
+        return new User(api, sub, mediaKey, string.Join("; ", current.Select(c => c.Split(';')[0])), string.Join("; ", legacy.Select(c => c.Split(';')[0])));
     }
 
     private static async Task<HttpStatusCode> FetchAsync(string url, string? cookies, CancellationToken cancellationToken)
@@ -76,6 +77,8 @@ public sealed class PrivateMediaTests(WebAppHostFixture fixture)
         var urls = upload.Body!["renditions"]!.AsArray().Select(r => (string)r!["url"]!).ToList();
         Assert.NotEmpty(urls);
         var url = urls[0];
+        Assert.All(urls, u => Assert.StartsWith($"/media/{owner.MediaKey}/", u, StringComparison.Ordinal));
+        Assert.All(urls, u => Assert.DoesNotContain(owner.Sub, u, StringComparison.Ordinal));
 
         Assert.All(urls, u => Assert.Equal(HttpStatusCode.OK, FetchAsync(u, owner.Cookies, cancellationToken).GetAwaiter().GetResult()));
         Assert.Equal(HttpStatusCode.Forbidden, await FetchAsync(url, null, cancellationToken));
@@ -84,41 +87,41 @@ public sealed class PrivateMediaTests(WebAppHostFixture fixture)
         // The other user's cookies with the owner's path put into the policy: the signature no longer matches.
         var otherCookies = other.Cookies.Split("; ").ToDictionary(c => c.Split('=', 2)[0], c => c.Split('=', 2)[1]);
         Assert.True(CloudFrontSigner.TryDecode(otherCookies["CloudFront-Policy"], out var otherPolicy));
-        var widened = Encoding.UTF8.GetString(otherPolicy).Replace($"/media/{other.Sub}/", $"/media/{owner.Sub}/", StringComparison.Ordinal);
+        var widened = Encoding.UTF8.GetString(otherPolicy).Replace($"/media/{other.MediaKey}/", $"/media/{owner.MediaKey}/", StringComparison.Ordinal);
+        Assert.NotEqual(Encoding.UTF8.GetString(otherPolicy), widened);
         Assert.Equal(HttpStatusCode.Forbidden, await FetchAsync(url,
             $"CloudFront-Policy={CloudFrontSigner.Encode(Encoding.UTF8.GetBytes(widened))}; CloudFront-Signature={otherCookies["CloudFront-Signature"]}; CloudFront-Key-Pair-Id={otherCookies["CloudFront-Key-Pair-Id"]}",
             cancellationToken));
 
         // Signed with the run's real key, for the owner's path, but expired a minute ago.
-        var (keyPairId, privateKey) = await SigningKeyAsync(cancellationToken);
+        var keyPairId = fixture.MediaEnvironment["Media__KeyPairId"];
         using var rsa = RSA.Create();
-        rsa.ImportFromPem(privateKey);
-        var expired = CloudFrontSigner.Sign(rsa, keyPairId, $"http*://*/media/{owner.Sub}/*", DateTimeOffset.UtcNow.AddMinutes(-1));
+        rsa.ImportFromPem(fixture.MediaEnvironment["Media__PrivateKey"]);
+        var expired = CloudFrontSigner.Sign(rsa, keyPairId, $"http*://*/media/{owner.MediaKey}/*", DateTimeOffset.UtcNow.AddMinutes(-1));
         Assert.Equal(HttpStatusCode.Forbidden, await FetchAsync(url,
             $"CloudFront-Policy={expired.Policy}; CloudFront-Signature={expired.Signature}; CloudFront-Key-Pair-Id={expired.KeyPairId}", cancellationToken));
-        var fresh = CloudFrontSigner.Sign(rsa, keyPairId, $"http*://*/media/{owner.Sub}/*", DateTimeOffset.UtcNow.AddMinutes(5));
+        var fresh = CloudFrontSigner.Sign(rsa, keyPairId, $"http*://*/media/{owner.MediaKey}/*", DateTimeOffset.UtcNow.AddMinutes(5));
         Assert.Equal(HttpStatusCode.OK, await FetchAsync(url,
             $"CloudFront-Policy={fresh.Policy}; CloudFront-Signature={fresh.Signature}; CloudFront-Key-Pair-Id={fresh.KeyPairId}", cancellationToken));
 
-        // Deleted: gone for the owner too.
+        // Renditions stored before media keys existed (under the sub) stay where they are and keep opening for their owner.
+        var legacyKey = $"renditions/{owner.Sub}/{upload.Id}/legacyattempt/thumb.jpg";
+        await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["RenditionsBucketName"], Key = legacyKey, ContentBody = "legacy" }, cancellationToken);
+        var legacyUrl = "/media/" + legacyKey["renditions/".Length..];
+        Assert.Equal(HttpStatusCode.OK, await FetchAsync(legacyUrl, owner.LegacyCookies, cancellationToken));
+        Assert.Equal(HttpStatusCode.Forbidden, await FetchAsync(legacyUrl, owner.Cookies, cancellationToken));
+        Assert.Equal(HttpStatusCode.Forbidden, await FetchAsync(legacyUrl, other.LegacyCookies, cancellationToken));
+
+        // Deleted: gone for the owner too, the legacy rendition with the rest.
         using var deleted = await owner.Api.DeleteAsync(new Uri($"/api/images/{upload.Id}", UriKind.Relative), cancellationToken);
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.NotEqual(HttpStatusCode.OK, await FetchAsync(url, owner.Cookies, cancellationToken));
+        Assert.NotEqual(HttpStatusCode.OK, await FetchAsync(legacyUrl, owner.LegacyCookies, cancellationToken));
 
         // Signing out drops the cookies in the browser.
         using var signOut = await owner.Api.DeleteAsync(new Uri("/api/media/session", UriKind.Relative), cancellationToken);
         Assert.Equal(HttpStatusCode.NoContent, signOut.StatusCode);
+        Assert.Equal(6, signOut.Headers.GetValues("Set-Cookie").Count());
         Assert.All(signOut.Headers.GetValues("Set-Cookie"), c => Assert.Contains("expires=Thu, 01 Jan 1970", c, StringComparison.OrdinalIgnoreCase));
-    }
-
-    /// <summary>The media key pair the AppHost made for this run, as the service is given it.</summary>
-    private async Task<(string KeyPairId, string PrivateKey)> SigningKeyAsync(CancellationToken cancellationToken)
-    {
-        var service = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<IResourceWithEnvironment>().Single(r => r.Name == "imageservice");
-        // Obsolete in favour of a builder API that does the same with more ceremony; this one reads plain values.
-#pragma warning disable CS0618
-        var environment = await service.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Run).AsTask().WaitAsync(cancellationToken);
-#pragma warning restore CS0618
-        return (environment["Media__KeyPairId"], environment["Media__PrivateKey"]);
     }
 }

@@ -220,9 +220,9 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
             // request whose clean-up met the outage too; they are counted, and bounded by the refused requests.
             var ready = status.Where(s => s.Value == "Ready").Select(s => s.Key).ToHashSet();
             var originals = await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout());
-            var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout());
+            var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), Timeout());
             Assert.All(ready, id => Assert.Contains($"originals/{sub}/{id}.jpg", originals));
-            Assert.All(ready, id => Assert.Equal(6, renditions.Count(k => k.StartsWith($"renditions/{sub}/{id}/", StringComparison.Ordinal))));
+            Assert.All(ready, id => Assert.Equal(6, renditions.Count(k => k.StartsWith($"{fixture.RenditionsPrefixOf(sub)}{id}/", StringComparison.Ordinal))));
             var orphans = originals.Select(k => Path.GetFileNameWithoutExtension(k)).Concat(renditions.Select(k => k.Split('/')[2]))
                 .Where(id => !ready.Contains(id)).ToHashSet();
             Assert.DoesNotContain(orphans, status.ContainsKey);

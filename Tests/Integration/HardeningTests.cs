@@ -311,7 +311,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
             Assert.Equal("Ready", (string?)image["status"]);
             var list = (await client.GetFromJsonAsync<JsonObject>("/api/images", Timeout()))!;
             Assert.Single((JsonArray)list["items"]!);
-            var renditions = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["RenditionsBucketName"], Prefix = $"renditions/{sub}/" }, Timeout());
+            var renditions = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["RenditionsBucketName"], Prefix = fixture.RenditionsPrefixOf(sub) }, Timeout());
             Assert.Equal(6, renditions.S3Objects.Count);
 
             // The same event again later changes nothing.
@@ -420,7 +420,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
             while (cursor is not null);
 
             var originals = await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout());
-            var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout());
+            var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), Timeout());
             Assert.Equal(items.Select(i => $"originals/{sub}/{i["id"]}.jpg").Order(), originals.Order());
             Assert.Equal(items.Count * 6, renditions.Count);
             Assert.All(items, i => Assert.Equal("Ready", (string?)i["status"]));

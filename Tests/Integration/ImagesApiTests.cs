@@ -79,7 +79,9 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
         foreach (var rendition in renditions)
         {
             var url = (string)rendition["url"]!;
-            Assert.StartsWith($"/media/{sub}/{id}/", url, StringComparison.Ordinal);
+            // An opaque media key stands for the owner: no sub in the URL.
+            Assert.StartsWith($"/media/{fixture.MediaPaths.Encode(sub)}/{id}/", url, StringComparison.Ordinal);
+            Assert.DoesNotContain(sub, url, StringComparison.Ordinal);
             var key = "renditions/" + url["/media/".Length..];
             using var stored = await fixture.S3.GetObjectAsync(fixture.Environment["RenditionsBucketName"], key, Timeout());
             Assert.Equal((long)rendition["bytes"]!, stored.ContentLength);
@@ -161,7 +163,7 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout())).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout())).StatusCode);
         var originals = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["OriginalsBucketName"], Prefix = $"originals/{sub}/{id}" }, Timeout());
-        var renditions = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["RenditionsBucketName"], Prefix = $"renditions/{sub}/{id}/" }, Timeout());
+        var renditions = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["RenditionsBucketName"], Prefix = $"{fixture.RenditionsPrefixOf(sub)}{id}/" }, Timeout());
         Assert.Empty(originals.S3Objects ?? []);
         Assert.Empty(renditions.S3Objects ?? []);
     }

@@ -22,22 +22,25 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
     private static CancellationToken Timeout(int seconds = 180) => TestTimeout.After(seconds);
 
     /// <summary>A step of a flow: which proxy sees it, and how to recognise it (scoped to one user's keys).</summary>
-    public sealed record FlowStep(string Name, bool S3, Func<ProxiedRequest, string, bool> Matches)
+    public sealed record FlowStep(string Name, bool S3, Func<ProxiedRequest, UserKeys, bool> Matches)
     {
         public override string ToString() => Name;
     }
 
+    /// <summary>A user's sub (in originals' keys and items) and media key (in renditions' keys).</summary>
+    public sealed record UserKeys(string Sub, string MediaKey);
+
     private static readonly Dictionary<string, FlowStep> Steps = new FlowStep[]
     {
-        new("s3 put original", true, (r, sub) => r.Method == "PUT" && r.PathAndQuery.Contains($"/originals/{sub}/", StringComparison.Ordinal)),
-        new("s3 put rendition", true, (r, sub) => r.Method == "PUT" && r.PathAndQuery.Contains($"/renditions/{sub}/", StringComparison.Ordinal)),
-        new("s3 get original", true, (r, sub) => r.Method == "GET" && r.PathAndQuery.Contains($"/originals/{sub}/", StringComparison.Ordinal)),
-        new("s3 delete", true, (r, sub) => r.Method == "DELETE" && r.PathAndQuery.Contains($"/{sub}/", StringComparison.Ordinal)),
-        new("dynamodb create", false, (r, sub) => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal) && r.Body.Contains("attribute_not_exists", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal)),
-        new("dynamodb claim", false, (r, sub) => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal) && r.Body.Contains("\"Processing\"", StringComparison.Ordinal)),
-        new("dynamodb commit", false, (r, sub) => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal) && r.Body.Contains("#version", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal)),
-        new("dynamodb discard", false, (r, sub) => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal) && r.Body.Contains("\"Discarded\"", StringComparison.Ordinal)),
-        new("dynamodb get", false, (r, sub) => r.Operation == "GetItem" && r.Body.Contains(sub, StringComparison.Ordinal)),
+        new("s3 put original", true, (r, user) => r.Method == "PUT" && r.PathAndQuery.Contains($"/originals/{user.Sub}/", StringComparison.Ordinal)),
+        new("s3 put rendition", true, (r, user) => r.Method == "PUT" && r.PathAndQuery.Contains($"/renditions/{user.MediaKey}/", StringComparison.Ordinal)),
+        new("s3 get original", true, (r, user) => r.Method == "GET" && r.PathAndQuery.Contains($"/originals/{user.Sub}/", StringComparison.Ordinal)),
+        new("s3 delete", true, (r, user) => r.Method == "DELETE" && (r.PathAndQuery.Contains($"/{user.Sub}/", StringComparison.Ordinal) || r.PathAndQuery.Contains($"/{user.MediaKey}/", StringComparison.Ordinal))),
+        new("dynamodb create", false, (r, user) => r.Operation == "PutItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal) && r.Body.Contains("attribute_not_exists", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal)),
+        new("dynamodb claim", false, (r, user) => r.Operation == "PutItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal) && r.Body.Contains("\"Processing\"", StringComparison.Ordinal)),
+        new("dynamodb commit", false, (r, user) => r.Operation == "PutItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal) && r.Body.Contains("#version", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal)),
+        new("dynamodb discard", false, (r, user) => r.Operation == "PutItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal) && r.Body.Contains("\"Discarded\"", StringComparison.Ordinal)),
+        new("dynamodb get", false, (r, user) => r.Operation == "GetItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal)),
     }.ToDictionary(s => s.Name);
 
     public static TheoryData<string, ProxyFault, int> DirectUploadFaults => Cases(
@@ -161,7 +164,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
         }
 
         await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout());
-        Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout()));
+        Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), Timeout()));
         Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout()));
     }
 
@@ -174,7 +177,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
 
         // What a crashed worker leaves: a rendition of an attempt no item names, and an original of an id with no item.
         var orphanId = ImageId.New();
-        var stray = ImageKeys.Rendition(sub, kept.Id!, "deadattempt1", "thumb", EncodedFormat.Jpeg);
+        var stray = ImageKeys.Rendition(fixture.MediaPaths.Encode(sub), kept.Id!, "deadattempt1", "thumb", EncodedFormat.Jpeg);
         var orphan = ImageKeys.Original(sub, orphanId, "jpg");
         await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["RenditionsBucketName"], Key = stray, ContentBody = "x" }, Timeout());
         await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["OriginalsBucketName"], Key = orphan, ContentBody = "x" }, Timeout());
@@ -196,7 +199,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
         var fenced = await StoredImages.Store(fixture).GetAsync(sub, orphanId, Timeout());
         Assert.Equal(ImageStatus.Discarded, fenced?.Status);
         await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
-        Assert.Equal(7, (await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", Timeout())).Count
+        Assert.Equal(7, (await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), Timeout())).Count
             + (await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout())).Count);
     }
 
@@ -206,7 +209,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
     private void Inject(string step, string sub, ProxyFault fault, int times)
     {
         var chosen = Steps[step];
-        (chosen.S3 ? fixture.S3Proxy : fixture.DynamoDbProxy).Inject(r => chosen.Matches(r, sub), fault, times);
+        (chosen.S3 ? fixture.S3Proxy : fixture.DynamoDbProxy).Inject(r => chosen.Matches(r, new UserKeys(sub, fixture.MediaPaths.Encode(sub))), fault, times);
     }
 
     /// <summary>The fault was met: the flow made the call it was meant to break.</summary>

@@ -1,3 +1,4 @@
+using ImageAspire.ImageService.Media;
 using Amazon.DynamoDBv2;
 using Amazon.Runtime;
 using System.Net.Http.Json;
@@ -90,7 +91,32 @@ public class AppHostFixture : IAsyncLifetime
             AuthenticationRegion = "us-east-1",
         });
         Cognito = new CognitoClient(_cognitoHttp, _app.GetEndpoint("cognito", "http"));
+
+        // The media secrets the AppHost made for this run, as the service is given them (GetEnvironmentVariableValuesAsync
+        // is obsolete in favour of a builder API that does the same with more ceremony).
+        var serviceResource = model.Resources.OfType<IResourceWithEnvironment>().Single(r => r.Name == "imageservice");
+#pragma warning disable CS0618
+        MediaEnvironment = await serviceResource.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Run).AsTask().WaitAsync(cts.Token);
+#pragma warning restore CS0618
+        MediaPaths = new MediaPathCodec(Convert.FromBase64String(MediaEnvironment["Media__PathKey"]));
     }
+
+    /// <summary>The service's environment (its media keys among it).</summary>
+    public IReadOnlyDictionary<string, string> MediaEnvironment { get; private set; } = null!;
+
+    /// <summary>The codec of the service's opaque media keys.</summary>
+    public MediaPathCodec MediaPaths { get; private set; } = null!;
+
+    /// <summary>The service's media secrets, for running its code (the sweeper) from a test.</summary>
+    public MediaSecrets CreateMediaSecrets() => new(Microsoft.Extensions.Options.Options.Create(new MediaOptions
+    {
+        KeyPairId = MediaEnvironment["Media__KeyPairId"],
+        PrivateKey = MediaEnvironment["Media__PrivateKey"],
+        PathKey = MediaEnvironment["Media__PathKey"],
+    }));
+
+    /// <summary>The prefix of a user's renditions in the renditions bucket.</summary>
+    public string RenditionsPrefixOf(string sub) => $"renditions/{MediaPaths.Encode(sub)}/";
 
     public HttpClient CreateServiceClient(string? accessToken = null)
     {

@@ -96,6 +96,7 @@ public sealed class LambdaBootstrap : IAsyncDisposable
         start.Environment["Auth__AdminsGroup"] = "test-admins";
         start.Environment["Media__KeyPairId"] = MediaKeyPair.KeyPairId;
         start.Environment["Media__PrivateKey"] = MediaKeyPair.PrivateKeyPem;
+        start.Environment["Media__PathKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         start.Environment["MALLOC_ARENA_MAX"] = "2";
         if (configured)
         {

@@ -40,7 +40,7 @@ public static class StoredImages
     public static async Task AssertReadyItemsAreWholeAsync(AppHostFixture fixture, string sub, CancellationToken cancellationToken)
     {
         var originals = await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", cancellationToken);
-        var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], $"renditions/{sub}/", cancellationToken);
+        var renditions = await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), cancellationToken);
         foreach (var item in (await LiveItemsAsync(fixture, sub, cancellationToken)).Where(i => i.Status == ImageStatus.Ready))
         {
             Assert.Contains(item.OriginalKey, originals);
@@ -63,15 +63,16 @@ public static class StoredImages
         });
         var store = Store(fixture);
         var objects = new S3ObjectStore(fixture.S3);
-        var remover = new ImageRemover(store, objects, storage, TimeProvider.System, NullLogger<ImageRemover>.Instance);
-        var sweeper = new OrphanSweeper(objects, store, remover, new RefusedUploads(), storage,
+        using var media = fixture.CreateMediaSecrets();
+        var remover = new ImageRemover(store, objects, media, storage, TimeProvider.System, NullLogger<ImageRemover>.Instance);
+        var sweeper = new OrphanSweeper(objects, store, remover, new RefusedUploads(), media, storage,
             Options.Create(new ProcessingOptions { ClaimTimeout = claimTimeout }), Options.Create(new SweeperOptions { Grace = TimeSpan.Zero }),
             TimeProvider.System, NullLogger<OrphanSweeper>.Instance);
         await sweeper.SweepAsync(cancellationToken);
 
         var referenced = ReferencedObjects(await LiveItemsAsync(fixture, sub, cancellationToken), storage.Value.OriginalsBucket, storage.Value.RenditionsBucket);
         var objectsOfUser = (await fixture.ListKeysAsync(storage.Value.OriginalsBucket, $"originals/{sub}/", cancellationToken)).Select(k => (storage.Value.OriginalsBucket, k))
-            .Concat((await fixture.ListKeysAsync(storage.Value.RenditionsBucket, $"renditions/{sub}/", cancellationToken)).Select(k => (storage.Value.RenditionsBucket, k)));
+            .Concat((await fixture.ListKeysAsync(storage.Value.RenditionsBucket, fixture.RenditionsPrefixOf(sub), cancellationToken)).Select(k => (storage.Value.RenditionsBucket, k)));
         Assert.All(objectsOfUser, key => Assert.Contains(key, referenced));
     }
 }

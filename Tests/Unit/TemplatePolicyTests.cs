@@ -173,14 +173,17 @@ public sealed class TemplatePolicyTests
     }
 
     [Fact]
-    public void Only_the_function_reads_the_media_signing_key_and_only_through_ssm()
+    public void Only_the_function_reads_the_media_keys_and_only_through_ssm()
     {
         var reads = IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow"
             && Values(s.Statement["Action"]).Any(a => a.StartsWith("ssm:", StringComparison.Ordinal) || a == "kms:Decrypt")).ToList();
         Assert.Equal(2, reads.Count);
         Assert.All(reads, r => Assert.Equal("ImageFunctionRole", r.Where));
-        var parameter = reads.Single(r => Values(r.Statement["Action"]).SequenceEqual(["ssm:GetParameter"]));
-        Assert.Contains(":parameter/${AppName}/${Stage}/media-signing-key", parameter.Statement["Resource"]!.ToJsonString(), StringComparison.Ordinal);
+        var parameters = reads.Single(r => Values(r.Statement["Action"]).SequenceEqual(["ssm:GetParameters"]));
+        var resources = Values(parameters.Statement["Resource"]);
+        Assert.Equal(2, resources.Count);
+        Assert.Contains(resources, r => r.Contains(":parameter/${AppName}/${Stage}/media-signing-key", StringComparison.Ordinal));
+        Assert.Contains(resources, r => r.Contains(":parameter/${AppName}/${Stage}/media-path-key", StringComparison.Ordinal));
         var decrypt = reads.Single(r => Values(r.Statement["Action"]).SequenceEqual(["kms:Decrypt"]));
         Assert.Contains("kms:ViaService", decrypt.Statement["Condition"]!.ToJsonString(), StringComparison.Ordinal);
         var environment = Template.Resources.Single(r => r.LogicalId == "ImageFunction").Properties["Environment"]!["Variables"]!;

@@ -33,6 +33,27 @@ public sealed class LocalAwsBackend
         S3EventSecret = emulators.S3EventSecret;
         Provisioning = provisioning;
         MediaKeyPair = CloudFrontKeyPair.Create();
+        MediaPathKey = LoadOrCreatePathKey(dataDirectory);
+    }
+
+    /// <summary>
+    /// The key of the service's opaque media keys (base64, 32 bytes), as deploy.sh makes one per stack. Kept in the data
+    /// directory, so stored renditions keep mapping to their owners as long as the data is kept.
+    /// </summary>
+    public string MediaPathKey { get; }
+
+    private static string LoadOrCreatePathKey(string dataDirectory)
+    {
+        var file = Path.Combine(dataDirectory, "media-path-key");
+        if (File.Exists(file))
+        {
+            return File.ReadAllText(file).Trim();
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        var key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        File.WriteAllText(file, key);
+        return key;
     }
 
     /// <summary>

@@ -120,16 +120,18 @@ public static class LocalAwsExtensions
     }
 
     /// <summary>
-    /// Gives a service the private half of the backend's media key pair (<c>Media__KeyPairId</c>, <c>Media__PrivateKey</c>),
-    /// which in AWS it reads from SSM; the local edge trusts the public half.
+    /// Gives a service the media secrets, which in AWS it reads from SSM: the private half of the backend's media key
+    /// pair (<c>Media__KeyPairId</c>, <c>Media__PrivateKey</c>; the local edge trusts the public half) and the key of
+    /// opaque media keys (<c>Media__PathKey</c>).
     /// </summary>
-    public static IResourceBuilder<T> WithMediaSigningKey<T>(this IResourceBuilder<T> service, LocalAwsBackend backend)
+    public static IResourceBuilder<T> WithMediaKeys<T>(this IResourceBuilder<T> service, LocalAwsBackend backend)
         where T : IResourceWithEnvironment
     {
         ArgumentNullException.ThrowIfNull(backend);
         return service
             .WithEnvironment("Media__KeyPairId", backend.MediaKeyPair.KeyPairId)
-            .WithEnvironment("Media__PrivateKey", backend.MediaKeyPair.PrivateKeyPem);
+            .WithEnvironment("Media__PrivateKey", backend.MediaKeyPair.PrivateKeyPem)
+            .WithEnvironment("Media__PathKey", backend.MediaPathKey);
     }
 
     private static string EmulatorsDirectory => BuildMetadata("LocalAws.Emulators");

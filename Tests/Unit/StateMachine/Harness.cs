@@ -1,4 +1,5 @@
 using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Media;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,16 +28,19 @@ public sealed class Harness : IDisposable
         var storage = Options.Create(new StorageOptions { OriginalsBucket = Originals, RenditionsBucket = Renditions, Table = "images" });
         var processing = Options.Create(new ProcessingOptions { ClaimTimeout = ClaimTimeout, MaxConcurrentPipelines = 2 });
         _gate = new PipelineGate(processing);
-        var processor = new ImageProcessor(new FakePipeline(), _gate, new FixedSettingsStore(), storage);
+        Media = TestMedia.Secrets();
+        var processor = new ImageProcessor(new FakePipeline(), _gate, new FixedSettingsStore(), Media, storage);
         var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
-        Remover = new ImageRemover(Metadata, Objects, storage, Time, NullLogger<ImageRemover>.Instance);
+        Remover = new ImageRemover(Metadata, Objects, Media, storage, Time, NullLogger<ImageRemover>.Instance);
         Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Refused, storage, processing, Time, NullLogger<DirectUploads>.Instance);
         Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
         Library = new ImageLibrary(Metadata, Remover, processing, Time);
-        Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
+        Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, Media, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
     }
 
     public FaultPlan Plan { get; } = new();
+
+    public MediaSecrets Media { get; }
     public FakeTimeProvider Time { get; }
     public FakeMetadataStore Metadata { get; }
     public FakeObjectStore Objects { get; }
@@ -91,5 +95,9 @@ public sealed class Harness : IDisposable
         await Sweeper.SweepAsync(Token);
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        Media.Dispose();
+    }
 }

@@ -88,6 +88,9 @@ public sealed class UploadRulesTests
         var id = ImageId.New(Now);
         var key = ImageKeys.Rendition("sub-1", id, "abc", "thumb", EncodedFormat.WebP);
         Assert.Equal($"renditions/sub-1/{id}/abc/thumb.webp", key);
+        var opaque = new ImageAspire.ImageService.Media.MediaPathCodec(Convert.FromBase64String(TestMedia.PathKey)).Encode("sub-1");
+        Assert.True(ImageKeys.TryParseRendition(ImageKeys.Rendition(opaque, id, "abc", "thumb", EncodedFormat.WebP), out var segment, out _, out _));
+        Assert.Equal(opaque, segment);
         Assert.True(ImageKeys.TryParseRendition(key, out var owner, out var parsedId, out var attempt));
         Assert.Equal(("sub-1", id, "abc"), (owner, parsedId, attempt));
         Assert.True(ImageKeys.TryParseRendition($"renditions/sub-1/{id}/thumb.jpg", out _, out _, out var legacy));
