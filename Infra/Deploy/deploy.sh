@@ -3,15 +3,28 @@
 # zip, deploys Infra/Deploy/template.yaml, writes the web app's /appsettings.json from the stack outputs, syncs the site
 # with the right content types and cache headers, and invalidates CloudFront.
 #
-#   Infra/Deploy/deploy.sh [--dry-run] <stage> <artifact-bucket> [region]
+#   Infra/Deploy/deploy.sh [--dry-run] [--rotate-media-key | --retire-previous-media-key] <stage> <artifact-bucket> [region]
+#
+# --rotate-media-key makes a new media signing key pair and switches to it, keeping the old public key trusted for the
+# cookies it signed; --retire-previous-media-key, run once a cookie lifetime (Media:CookieLifetime) has passed, drops it.
 #
 # Needs AWS CLI v2 with credentials, the .NET 10 SDK and zip. The artifact bucket must exist (private, same
 # region); it only holds the function's zip. --dry-run prints every command instead of running it.
 set -euo pipefail
 dry_run=false
-if [ "${1:-}" = "--dry-run" ]; then dry_run=true; shift; fi
-stage=${1:?usage: deploy.sh [--dry-run] <stage> <artifact-bucket> [region]}
-artifacts=${2:?usage: deploy.sh [--dry-run] <stage> <artifact-bucket> [region]}
+rotate_media_key=false
+retire_previous_media_key=false
+while [ $# -gt 0 ] && [ "${1#--}" != "$1" ]; do
+  case "$1" in
+    --dry-run) dry_run=true ;;
+    --rotate-media-key) rotate_media_key=true ;;
+    --retire-previous-media-key) retire_previous_media_key=true ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+stage=${1:?usage: deploy.sh [--dry-run] [--rotate-media-key | --retire-previous-media-key] <stage> <artifact-bucket> [region]}
+artifacts=${2:?usage: deploy.sh [--dry-run] [--rotate-media-key | --retire-previous-media-key] <stage> <artifact-bucket> [region]}
 region=${3:-${AWS_REGION:-us-east-1}}
 app=imageaspire
 stack="$app-$stage"
@@ -37,22 +50,42 @@ if $dry_run; then digest=dryrun; else digest=$(sha256sum "$out/lambda.zip" | cut
 key="$stack/lambda-$digest.zip"
 run aws s3 cp "$out/lambda.zip" "s3://$artifacts/$key" --only-show-errors
 
-echo "== the media signing key: CloudFront trusts the public key, the function reads the private key from SSM"
-# Made once per stack (openssl), kept only as an SSM SecureString; later deploys read it back to pass the public half.
-signing_key="/$app/$stage/media-signing-key"
+echo "== the media keys: CloudFront trusts the public key, the function reads the private key and the path key from SSM"
+# Each signing key pair is made by openssl and kept only as an SSM SecureString named by its version; the stack's
+# MediaKeyVersion says which pair is in use, and later deploys read its private key back to pass the public half.
 umask 077
-if $dry_run || ! aws ssm get-parameter --name "$signing_key" --query Parameter.Name --output text >/dev/null 2>&1; then
-  run openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$out/media-signing-key.pem"
-  run aws ssm put-parameter --name "$signing_key" --type SecureString --value "file://$out/media-signing-key.pem" --overwrite
-else
-  aws ssm get-parameter --name "$signing_key" --with-decryption --query Parameter.Value --output text > "$out/media-signing-key.pem"
+stack_parameter() {
+  if $dry_run; then return; fi
+  aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Parameters[?ParameterKey=='$1'].ParameterValue" \
+    --output text 2>/dev/null | grep -v '^None$' || true
+}
+has_parameter() { ! $dry_run && aws ssm get-parameter --name "$1" --query Parameter.Name --output text >/dev/null 2>&1; }
+public_key_of() {
+  if $dry_run; then echo "<public key v$1>"; return; fi
+  aws ssm get-parameter --name "/$app/$stage/media-signing-key/v$1" --with-decryption --query Parameter.Value --output text \
+    | openssl pkey -pubout
+}
+version=$(stack_parameter MediaKeyVersion); version=${version:-1}
+previous=()
+if $rotate_media_key; then
+  # The old pair stays trusted (second key in the group) for the cookies it signed; the function switches to the new one
+  # in the same stack update, key and key pair id together.
+  previous=(MediaPreviousKeyVersion="$version" MediaPreviousPublicKeyPem="$(public_key_of "$version")")
+  version=$((version + 1))
+elif $retire_previous_media_key; then
+  previous=(MediaPreviousKeyVersion=0 MediaPreviousPublicKeyPem="")
 fi
-if $dry_run; then public_key="<public key>"; else public_key=$(openssl pkey -in "$out/media-signing-key.pem" -pubout); fi
-run rm -f "$out/media-signing-key.pem"
+signing_key="/$app/$stage/media-signing-key/v$version"
+if ! has_parameter "$signing_key"; then
+  run openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$out/media-signing-key.pem"
+  run aws ssm put-parameter --name "$signing_key" --type SecureString --value "file://$out/media-signing-key.pem"
+  run rm -f "$out/media-signing-key.pem"
+fi
+public_key=$(public_key_of "$version")
 # The key of the opaque media keys in rendition paths: made once and never rotated (old paths would stop mapping to
 # their owners, and the sweeper leaves what it cannot attribute).
 path_key="/$app/$stage/media-path-key"
-if $dry_run || ! aws ssm get-parameter --name "$path_key" --query Parameter.Name --output text >/dev/null 2>&1; then
+if ! has_parameter "$path_key"; then
   run bash -c "aws ssm put-parameter --name '$path_key' --type SecureString --value \"\$(openssl rand -base64 32)\""
 fi
 
@@ -60,7 +93,7 @@ echo "== deploy the stack $stack"
 run aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra/Deploy/template.yaml" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
   --parameter-overrides AppName=$app Stage="$stage" CodeS3Bucket="$artifacts" CodeS3Key="$key" \
-  MediaPublicKeyPem="$public_key" ${MEDIA_PREVIOUS_PUBLIC_KEY:+MediaPreviousPublicKeyPem="$MEDIA_PREVIOUS_PUBLIC_KEY"}
+  MediaKeyVersion="$version" MediaPublicKeyPem="$public_key" "${previous[@]}"
 
 site=$(output SiteUrl); distribution=$(output DistributionId); web_bucket=$(output WebBucketName)
 pool=$(output UserPoolId); client=$(output UserPoolClientId)

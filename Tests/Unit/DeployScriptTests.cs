@@ -15,8 +15,8 @@ public sealed class DeployScriptTests
         [
             "+ dotnet publish", "-c Release -r linux-arm64 -p:LambdaBootstrap=true", "zip\\ -qr9", "\\*.dbg",
             "+ aws s3 cp", "s3://artifact-bucket/imageaspire-qa/lambda-",
-            "+ openssl genpkey -algorithm RSA", "+ aws ssm put-parameter --name /imageaspire/qa/media-signing-key --type SecureString",
-            "MediaPublicKeyPem=", "+ rm -f",
+            "+ openssl genpkey -algorithm RSA", "+ aws ssm put-parameter --name /imageaspire/qa/media-signing-key/v1 --type SecureString",
+            "--name\\ \\'/imageaspire/qa/media-path-key\\'", "MediaKeyVersion=1 MediaPublicKeyPem=", "+ rm -f",
             "+ aws cloudformation deploy --stack-name imageaspire-qa", "--parameter-overrides AppName=imageaspire Stage=qa CodeS3Bucket=artifact-bucket",
             "Web.csproj", "\"Region\": \"eu-west-1\"", "appsettings.json",
             "+ aws s3 sync", "--content-type application/wasm", "+ aws cloudfront create-invalidation",
@@ -24,6 +24,21 @@ public sealed class DeployScriptTests
         Assert.All(steps, step => Assert.Contains(step, output, StringComparison.Ordinal));
         Assert.False(Directory.Exists(Repository.PathOf("artifacts", "deploy", "web")) && File.GetLastWriteTimeUtc(Repository.PathOf("artifacts", "deploy", "web")) > DateTime.UtcNow.AddMinutes(-1),
             "the dry run must not build anything");
+    }
+
+    [Fact]
+    public async Task A_media_key_rotation_trusts_the_old_public_key_beside_the_new_pair()
+    {
+        var (exitCode, output) = await Repository.RunAsync("bash",
+            [Repository.PathOf("Infra", "Deploy", "deploy.sh"), "--dry-run", "--rotate-media-key", "qa", "artifact-bucket"], Repository.Root, TestContext.Current.CancellationToken);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("+ aws ssm put-parameter --name /imageaspire/qa/media-signing-key/v2", output, StringComparison.Ordinal);
+        Assert.Contains("MediaKeyVersion=2 MediaPublicKeyPem=\\<public\\ key\\ v2\\> MediaPreviousKeyVersion=1 MediaPreviousPublicKeyPem=\\<public\\ key\\ v1\\>", output, StringComparison.Ordinal);
+
+        (exitCode, output) = await Repository.RunAsync("bash",
+            [Repository.PathOf("Infra", "Deploy", "deploy.sh"), "--dry-run", "--retire-previous-media-key", "qa", "artifact-bucket"], Repository.Root, TestContext.Current.CancellationToken);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("MediaPreviousKeyVersion=0 MediaPreviousPublicKeyPem=", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -182,12 +182,13 @@ public sealed class TemplatePolicyTests
         var parameters = reads.Single(r => Values(r.Statement["Action"]).SequenceEqual(["ssm:GetParameters"]));
         var resources = Values(parameters.Statement["Resource"]);
         Assert.Equal(2, resources.Count);
-        Assert.Contains(resources, r => r.Contains(":parameter/${AppName}/${Stage}/media-signing-key", StringComparison.Ordinal));
+        Assert.Contains(resources, r => r.Contains(":parameter/${AppName}/${Stage}/media-signing-key/*", StringComparison.Ordinal));
         Assert.Contains(resources, r => r.Contains(":parameter/${AppName}/${Stage}/media-path-key", StringComparison.Ordinal));
         var decrypt = reads.Single(r => Values(r.Statement["Action"]).SequenceEqual(["kms:Decrypt"]));
         Assert.Contains("kms:ViaService", decrypt.Statement["Condition"]!.ToJsonString(), StringComparison.Ordinal);
         var environment = Template.Resources.Single(r => r.LogicalId == "ImageFunction").Properties["Environment"]!["Variables"]!;
-        Assert.Equal("""{"Fn::Sub":"/${AppName}/${Stage}/media-signing-key"}""", environment["Media__PrivateKeyParameter"]!.ToJsonString());
+        Assert.Equal("""{"Fn::Sub":"/${AppName}/${Stage}/media-signing-key/v${MediaKeyVersion}"}""", environment["Media__PrivateKeyParameter"]!.ToJsonString());
+        Assert.Equal("""{"Fn::Sub":"/${AppName}/${Stage}/media-path-key"}""", environment["Media__PathKeyParameter"]!.ToJsonString());
     }
 
     [Fact]
