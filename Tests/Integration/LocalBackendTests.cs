@@ -29,7 +29,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         var buckets = (await fixture.S3.ListBucketsAsync(Timeout())).Buckets.Select(b => b.BucketName).ToHashSet();
         var expectedBuckets = template.ResourcesOfType("AWS::S3::Bucket")
             .Select(b => CloudFormationTemplate.Resolve(b.Properties["BucketName"], context)!.ToString()).ToList();
-        Assert.Equal(3, expectedBuckets.Count);
+        Assert.Equal(4, expectedBuckets.Count);
         Assert.All(expectedBuckets, name => Assert.Contains(name, buckets));
 
         // CORS as the template's rule, with the local site's origin instead of the CloudFront domain.

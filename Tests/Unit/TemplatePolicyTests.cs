@@ -90,7 +90,7 @@ public sealed class TemplatePolicyTests
     public void Every_bucket_blocks_public_access_is_encrypted_and_allows_tls_only()
     {
         var buckets = Template.ResourcesOfType("AWS::S3::Bucket").ToList();
-        Assert.Equal(3, buckets.Count);
+        Assert.Equal(4, buckets.Count);
         var policies = Template.ResourcesOfType("AWS::S3::BucketPolicy").ToList();
         foreach (var bucket in buckets)
         {
@@ -202,5 +202,35 @@ public sealed class TemplatePolicyTests
         Assert.Equal("RenditionsBucketPolicy", reader.Where);
         Assert.Equal("""{"Service":"cloudfront.amazonaws.com"}""", reader.Statement["Principal"]!.ToJsonString());
         Assert.Contains("AWS:SourceArn", reader.Statement["Condition"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Failed_s3_events_go_to_the_failure_bucket_which_only_the_function_writes()
+    {
+        var invoke = Template.ResourcesOfType("AWS::Lambda::EventInvokeConfig").Single().Properties;
+        Assert.Equal("""{"Fn::GetAtt":["FailedEventsBucket","Arn"]}""", invoke["DestinationConfig"]!["OnFailure"]!["Destination"]!.ToJsonString());
+        var writers = IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow"
+            && Values(s.Statement["Resource"]).Any(r => r.Contains("failed-events", StringComparison.Ordinal) || r.Contains("FailedEventsBucket", StringComparison.Ordinal)))
+            .ToList();
+        var writer = Assert.Single(writers);
+        Assert.Equal("ImageFunctionRole", writer.Where);
+        Assert.Equal(["s3:PutObject"], Values(writer.Statement["Action"]));
+    }
+
+    [Fact]
+    public void Every_alarm_notifies_the_alarm_topic_and_the_dashboard_shows_them_all()
+    {
+        var alarms = Template.ResourcesOfType("AWS::CloudWatch::Alarm").ToList();
+        var watched = alarms.Select(a => (string?)a.Properties["MetricName"]
+            ?? string.Join('+', ((JsonArray)a.Properties["Metrics"]!).Select(m => (string?)m!["MetricStat"]?["Metric"]?["MetricName"]).OfType<string>())).ToList();
+        Assert.Equal(["Errors", "Throttles", "Duration", "5xx+Count", "Latency", "PutRequests", "ReadThrottleEvents+WriteThrottleEvents"], watched);
+        Assert.All(alarms, a => Assert.Contains("""{"Ref":"AlarmTopic"}""", a.Properties["AlarmActions"]!.ToJsonString(), StringComparison.Ordinal));
+        Assert.Equal("AlarmEmailSubscription", Template.Resources.Single(r => r.Type == "AWS::SNS::Subscription").LogicalId);
+
+        // The dashboard body is JSON once CloudFormation has substituted it, and names every alarm.
+        var body = (string)Template.ResourcesOfType("AWS::CloudWatch::Dashboard").Single().Properties["DashboardBody"]!["Fn::Sub"]![0]!;
+        using var parsed = System.Text.Json.JsonDocument.Parse(System.Text.RegularExpressions.Regex.Replace(body, @"\$\{[^}]+\}", "0"));
+        Assert.True(parsed.RootElement.GetProperty("widgets").GetArrayLength() >= 6);
+        Assert.All(alarms, a => Assert.Contains($"${{{a.LogicalId}.Arn}}", body, StringComparison.Ordinal));
     }
 }

@@ -10,7 +10,7 @@ namespace ImageAspire.Hosting.LocalAws;
 /// <summary>Applies <c>AWS::S3::Bucket</c> resources: the bucket, its CORS rules (with the local site's origins) and versioning.</summary>
 internal sealed class S3BucketApplier(IAmazonS3 s3, IReadOnlyList<string> siteOrigins, ILogger logger)
 {
-    private static readonly string[] Unsupported = ["BucketEncryption", "PublicAccessBlockConfiguration", "LifecycleConfiguration", "OwnershipControls", "NotificationConfiguration"];
+    private static readonly string[] Unsupported = ["BucketEncryption", "PublicAccessBlockConfiguration", "LifecycleConfiguration", "OwnershipControls", "NotificationConfiguration", "MetricsConfigurations"];
 
     public async Task ApplyAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
