@@ -83,8 +83,10 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(cancellationToken);
-        await using var process = BootstrapProcess.Start(
-            lambda.StartInfo(published.Directory, fixture.App.GetEndpoint("s3", "http"), fixture.App.GetEndpoint("dynamodb", "http"), fixture.Environment));
+        var start = lambda.StartInfo(published.Directory, fixture.App.GetEndpoint("s3", "http"), fixture.App.GetEndpoint("dynamodb", "http"), fixture.Environment);
+        // The AppHost's path key, so the stored renditions are under the media keys the checks below expect.
+        start.Environment["Media__PathKey"] = fixture.MediaEnvironment["Media__PathKey"];
+        await using var process = BootstrapProcess.Start(start);
         var sub = $"aot-{Guid.NewGuid():N}";
 
         // libvips loads on the first upload: the timeout is the template's default function timeout.
