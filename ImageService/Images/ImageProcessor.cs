@@ -9,7 +9,9 @@ namespace ImageAspire.ImageService.Images;
 /// <summary>Runs the pipeline with the current settings behind the gate, and stages one attempt's renditions.</summary>
 public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, ISettingsStore settings, MediaSecrets media, IOptions<StorageOptions> storage)
 {
-    public const string RenditionCacheControl = "public, max-age=31536000, immutable";
+    // A rendition's key never changes content (per-attempt keys), but a deleted image should not live on in CloudFront's
+    // cache for long: a day bounds how long its owner could still load a copy cached before the delete.
+    public const string RenditionCacheControl = "public, max-age=86400, immutable";
 
     public async Task<PipelineResult> RunAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {

@@ -85,7 +85,8 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
             var key = "renditions/" + url["/media/".Length..];
             using var stored = await fixture.S3.GetObjectAsync(fixture.Environment["RenditionsBucketName"], key, Timeout());
             Assert.Equal((long)rendition["bytes"]!, stored.ContentLength);
-            Assert.Equal("public, max-age=31536000, immutable", stored.Headers.CacheControl);
+            Assert.Equal(ImageAspire.ImageService.Images.ImageProcessor.RenditionCacheControl, stored.Headers.CacheControl);
+            Assert.Equal("public, max-age=86400, immutable", stored.Headers.CacheControl);
         }
 
         var original = await fixture.S3.GetObjectMetadataAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/{id}.{(kind == "jpeg" ? "jpg" : kind)}", Timeout());
