@@ -18,6 +18,7 @@ public static class ImageServiceEnvironment
             .WithEnvironment("Storage__OriginalsBucket", aws.Output("OriginalsBucketName"))
             .WithEnvironment("Storage__RenditionsBucket", aws.Output("RenditionsBucketName"))
             .WithEnvironment("Storage__Table", aws.Output("ImagesTableName"))
+            .WithEnvironment("Storage__FailedEventsBucket", aws.Output("FailedEventsBucketName"))
             .WithEnvironment("Auth__Issuer", issuer)
             .WithEnvironment("Auth__ClientId", clientId)
             .WithEnvironment("Auth__AdminsGroup", aws.Output("AdminsGroupName"))

@@ -63,6 +63,7 @@ public static class ImageServiceExtensions
 
         services.AddSingleton<IObjectCreatedHandler, PresignedUploadObjectCreatedHandler>();
         services.AddSingleton<S3EventProcessor>();
+        services.AddSingleton<FailedEventRedrive>();
         services.AddOptions<MediaOptions>().BindConfiguration(MediaOptions.SectionName).ValidateWith(new MediaOptionsValidator()).ValidateOnStart();
         services.AddSingleton<MediaSecrets>();
         services.AddSingleton<MediaAccess>();

@@ -21,5 +21,7 @@ namespace ImageAspire.ImageService;
 [JsonSerializable(typeof(S3EventNotification))]
 [JsonSerializable(typeof(S3EventOutcome))]
 [JsonSerializable(typeof(SweepReport))]
+[JsonSerializable(typeof(FailedInvocationRecord))]
+[JsonSerializable(typeof(RedriveReport))]
 [JsonSerializable(typeof(ImageAspire.ImageService.Media.MediaSession))]
 public sealed partial class ImageServiceJsonContext : JsonSerializerContext;

@@ -5,7 +5,8 @@ namespace ImageAspire.ImageService.Lambda;
 
 /// <summary>
 /// The fields that tell the event sources apart, read before the payload is read as its own type: API Gateway
-/// (<c>rawPath</c>, or <c>httpMethod</c> and <c>path</c>), S3 (<c>Records[].s3</c>), EventBridge (<c>source</c>, <c>detail-type</c>).
+/// (<c>rawPath</c>, or <c>httpMethod</c> and <c>path</c>), S3 (<c>Records[].s3</c>), EventBridge (<c>source</c>, <c>detail-type</c>),
+/// and an operator's direct invocation (<c>action</c>).
 /// </summary>
 public sealed record LambdaEventEnvelope(
     string? Version,
@@ -14,8 +15,13 @@ public sealed record LambdaEventEnvelope(
     string? Path,
     [property: JsonPropertyName("Records")] IReadOnlyList<JsonElement>? Records,
     string? Source,
-    [property: JsonPropertyName("detail-type")] string? DetailType)
+    [property: JsonPropertyName("detail-type")] string? DetailType,
+    string? Action,
+    string? StartAfter)
 {
+    /// <summary>The <c>action</c> of the redrive command (Infra/Deploy/redrive.sh): process the failure bucket's events again.</summary>
+    public const string RedriveFailedEvents = "redrive-failed-events";
+
     public bool IsApiGateway => RawPath is not null || (HttpMethod is not null && Path is not null);
 
     /// <summary>HTTP API payload 2.0 (it has <c>rawPath</c>); otherwise the REST API's 1.0.</summary>
@@ -25,6 +31,8 @@ public sealed record LambdaEventEnvelope(
 
     /// <summary>EventBridge's scheduled event: the template's sweep schedule.</summary>
     public bool IsScheduledEvent => Source == "aws.events" && DetailType == "Scheduled Event";
+
+    public bool IsRedrive => Action == RedriveFailedEvents;
 }
 
 /// <summary>An API Gateway HTTP API proxy event, payload format 2.0.</summary>

@@ -19,7 +19,8 @@ public sealed class LambdaInvocationException : Exception
 /// <summary>
 /// An <see cref="IServer"/> that serves Lambda invocations instead of sockets: API Gateway events (HTTP API 2.0,
 /// REST 1.0) become ASP.NET Core requests through the whole middleware pipeline, S3 notifications go to the
-/// <see cref="S3EventProcessor"/>, EventBridge's schedule runs the sweep. The Runtime API loop runs when
+/// <see cref="S3EventProcessor"/>, EventBridge's schedule runs the sweep, and the redrive command's invocation
+/// (<c>{"action":"redrive-failed-events"}</c>) runs the <see cref="FailedEventRedrive"/>. The Runtime API loop runs when
 /// <c>AWS_LAMBDA_RUNTIME_API</c> is set.
 /// </summary>
 public sealed class LambdaServer(IServiceProvider services, IConfiguration configuration, ILogger<LambdaServer> logger) : IServer
@@ -87,7 +88,12 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
             return await HandleSweepAsync(invocation, cancellationToken);
         }
 
-        throw new LambdaInvocationException("The payload is neither an API Gateway event, an S3 notification nor a scheduled event.");
+        if (envelope.IsRedrive)
+        {
+            return await HandleRedriveAsync(envelope.StartAfter, invocation, cancellationToken);
+        }
+
+        throw new LambdaInvocationException("The payload is neither an API Gateway event, an S3 notification, a scheduled event nor a redrive.");
     }
 
     private static T Read<T>(byte[] payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
@@ -107,6 +113,13 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         using var activity = Processing.ImageTelemetry.Source.StartActivity("sweep", ActivityKind.Consumer, XRayTraceHeader.ParentContext(invocation.TraceId));
         var report = await services.GetRequiredService<OrphanSweeper>().SweepAsync(cancellationToken);
         return JsonSerializer.SerializeToUtf8Bytes(report, ImageServiceJsonContext.Default.SweepReport);
+    }
+
+    private async Task<byte[]> HandleRedriveAsync(string? startAfter, LambdaInvocation invocation, CancellationToken cancellationToken)
+    {
+        using var activity = Processing.ImageTelemetry.Source.StartActivity("redrive", ActivityKind.Consumer, XRayTraceHeader.ParentContext(invocation.TraceId));
+        var report = await services.GetRequiredService<FailedEventRedrive>().RedriveAsync(startAfter, cancellationToken);
+        return JsonSerializer.SerializeToUtf8Bytes(report, ImageServiceJsonContext.Default.RedriveReport);
     }
 
     private async Task<byte[]> HandleS3EventAsync(S3EventNotification notification, LambdaInvocation invocation, CancellationToken cancellationToken)

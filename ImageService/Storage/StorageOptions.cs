@@ -15,6 +15,9 @@ public sealed class StorageOptions
 
     [Required]
     public string Table { get; set; } = string.Empty;
+
+    /// <summary>Lambda's on-failure destination for S3 events, which the redrive reads (none: no redrive).</summary>
+    public string? FailedEventsBucket { get; set; }
 }
 
 /// <summary>Validates <see cref="StorageOptions"/> from its attributes, generated at compile time (no reflection).</summary>

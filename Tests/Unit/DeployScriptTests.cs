@@ -49,4 +49,16 @@ public sealed class DeployScriptTests
         Assert.NotEqual(0, exitCode);
         Assert.Contains("usage", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_redrive_command_invokes_the_stage_function_with_the_redrive_action()
+    {
+        var (exitCode, output) = await Repository.RunAsync("bash",
+            [Repository.PathOf("Infra", "Deploy", "redrive.sh"), "--dry-run", "qa", "eu-west-1"], Repository.Root, TestContext.Current.CancellationToken);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("payload: {\"action\":\"redrive-failed-events\"}", output, StringComparison.Ordinal);
+        Assert.Contains("+ aws --region eu-west-1 lambda invoke --function-name imageaspire-qa-images --payload fileb://", output, StringComparison.Ordinal);
+        Assert.Contains("redrive: 0 redriven, 0 still failing, 0 unreadable", output, StringComparison.Ordinal);
+    }
 }

@@ -205,16 +205,20 @@ public sealed class TemplatePolicyTests
     }
 
     [Fact]
-    public void Failed_s3_events_go_to_the_failure_bucket_which_only_the_function_writes()
+    public void Failed_s3_events_go_to_the_failure_bucket_which_only_the_function_writes_and_redrives()
     {
         var invoke = Template.ResourcesOfType("AWS::Lambda::EventInvokeConfig").Single().Properties;
         Assert.Equal("""{"Fn::GetAtt":["FailedEventsBucket","Arn"]}""", invoke["DestinationConfig"]!["OnFailure"]!["Destination"]!.ToJsonString());
         var writers = IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow"
             && Values(s.Statement["Resource"]).Any(r => r.Contains("failed-events", StringComparison.Ordinal) || r.Contains("FailedEventsBucket", StringComparison.Ordinal)))
             .ToList();
-        var writer = Assert.Single(writers);
-        Assert.Equal("ImageFunctionRole", writer.Where);
-        Assert.Equal(["s3:PutObject"], Values(writer.Statement["Action"]));
+        Assert.All(writers, w => Assert.Equal("ImageFunctionRole", w.Where));
+        // Lambda writes the records with the function's role; the redrive reads, lists and deletes them: nothing else.
+        Assert.Equal(["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"], writers.SelectMany(w => Values(w.Statement["Action"])).Order(StringComparer.Ordinal));
+        var objects = writers.Single(w => Values(w.Statement["Action"]).Contains("s3:GetObject"));
+        Assert.All(Values(objects.Statement["Resource"]), r => Assert.Contains("failed-events-${AWS::AccountId}/*", r, StringComparison.Ordinal));
+        var function = Template.ResourcesOfType("AWS::Lambda::Function").Single().Properties;
+        Assert.Contains("failed-events", function["Environment"]!["Variables"]!["Storage__FailedEventsBucket"]!.ToJsonString(), StringComparison.Ordinal);
     }
 
     [Fact]

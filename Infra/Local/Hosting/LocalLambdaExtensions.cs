@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Globalization;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.LocalAws.Templates;
@@ -12,7 +13,8 @@ public static class LocalLambdaExtensions
     /// (it gets <c>AWS_LAMBDA_RUNTIME_API</c> and so serves invocations instead of listening), an HTTP API front with the
     /// Cognito JWT authorizer of <paramref name="issuer"/> and <paramref name="clientId"/> on <c>/api/*</c>, and delivery
     /// of the local S3's object events as S3 notifications. The function's name, memory size and timeout are those of
-    /// the template's <c>AWS::Lambda::Function</c> <paramref name="functionLogicalId"/>.
+    /// the template's <c>AWS::Lambda::Function</c> <paramref name="functionLogicalId"/>; its asynchronous retries, maximum
+    /// event age and on-failure bucket those of the template's <c>AWS::Lambda::EventInvokeConfig</c> for it.
     /// </summary>
     public static IResourceBuilder<ProjectResource> AddLocalLambda<TFunction>(
         this IDistributedApplicationBuilder builder, string name, LocalAwsBackend backend, IResourceBuilder<TFunction> function,
@@ -32,6 +34,8 @@ public static class LocalLambdaExtensions
         var lambda = builder.AddProject(name, LocalAwsExtensions.BuildMetadata("LocalAws.LocalLambdaProject"))
             .WithEnvironment("Lambda__FunctionArn", $"arn:aws:lambda:{context.Region}:{context.AccountId}:function:{functionName}")
             .WithEnvironment("Lambda__TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture))
+            .WithAsyncInvokeConfig(backend, functionLogicalId)
+            .WithLocalAws(backend)
             .WithEnvironment("Auth__Issuer", issuer)
             .WithEnvironment("Auth__ClientId", clientId)
             .WithS3EventSecret(backend)
@@ -44,6 +48,32 @@ public static class LocalLambdaExtensions
             .WithEnvironment("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Property("MemorySize", "128"))
             .WaitFor(lambda);
         backend.WithS3EventWebhook(lambda, "/_local/s3-events");
+        return lambda;
+    }
+
+    // Lambda's defaults where the template's EventInvokeConfig (or the property) is absent: two retries, six hours.
+    private static IResourceBuilder<ProjectResource> WithAsyncInvokeConfig(this IResourceBuilder<ProjectResource> lambda, LocalAwsBackend backend, string functionLogicalId)
+    {
+        var config = backend.Template.ResourcesOfType("AWS::Lambda::EventInvokeConfig")
+            .SingleOrDefault(r => r.Properties["FunctionName"] is JsonObject reference && (string?)reference["Ref"] == functionLogicalId);
+        if (config is null)
+        {
+            return lambda;
+        }
+
+        var context = backend.TemplateContext();
+        lambda
+            .WithEnvironment("Lambda__Async__MaximumRetryAttempts", CloudFormationTemplate.Resolve(config.Properties["MaximumRetryAttempts"], context)?.ToString() ?? "2")
+            .WithEnvironment("Lambda__Async__MaximumEventAgeSeconds", CloudFormationTemplate.Resolve(config.Properties["MaximumEventAgeInSeconds"], context)?.ToString() ?? "21600");
+        // An S3 bucket of the template as the on-failure destination: !GetAtt <bucket>.Arn.
+        if (config.Properties["DestinationConfig"]?["OnFailure"]?["Destination"]?["Fn::GetAtt"] is JsonArray { Count: 2 } getAtt
+            && (string?)getAtt[1] == "Arn"
+            && (string?)getAtt[0] is { } target
+            && backend.Template.ResourcesOfType("AWS::S3::Bucket").Any(b => b.LogicalId == target))
+        {
+            lambda.WithEnvironment("Lambda__Async__OnFailureBucket", backend.BucketName(target));
+        }
+
         return lambda;
     }
 }

@@ -12,9 +12,9 @@ namespace ImageAspire.LocalLambda;
 /// <summary>
 /// The HTTP API of the template, locally: route <c>ANY /api/{proxy+}</c> with the JWT authorizer, payload format
 /// 2.0 to the function, its proxy response back to the caller; plus the local S3's object events delivered to
-/// the function as S3 notifications (the template's bucket notification).
+/// the function as S3 notifications (the template's bucket notification), invoked asynchronously as S3 invokes it.
 /// </summary>
-public sealed class LocalHttpApi(LocalLambdaFunction function, ApiGatewayJwtAuthorizer authorizer, string s3EventSecretHeader, string s3EventSecret, TimeSpan timeout)
+public sealed class LocalHttpApi(LocalLambdaFunction function, AsyncInvocations asynchronous, ApiGatewayJwtAuthorizer authorizer, string s3EventSecretHeader, string s3EventSecret, TimeSpan timeout)
 {
     public const string S3EventsPath = "/_local/s3-events";
 
@@ -197,10 +197,8 @@ public sealed class LocalHttpApi(LocalLambdaFunction function, ApiGatewayJwtAuth
 
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
-        var result = await function.InvokeAsync(body.ToArray(), timeout, request.HttpContext.RequestAborted);
-        // A failed invocation is a 5xx so that the local S3 retries, as Lambda retries asynchronous invocations.
-        return result.IsError
-            ? Results.Text(Encoding.UTF8.GetString(result.Payload), "application/json", statusCode: 502)
-            : Results.Bytes(result.Payload, "application/json");
+        // S3 invokes the function asynchronously: Lambda accepts the event at once and owns its retries and its
+        // on-failure destination from then on; the local S3 retries only a delivery that was not accepted.
+        return Results.Accepted(value: new { requestId = asynchronous.Enqueue(body.ToArray()) });
     }
 }
