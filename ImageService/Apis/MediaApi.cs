@@ -28,9 +28,10 @@ public static class MediaApi
         foreach (var grant in grants)
         {
             var cookie = CookieOptions(grant.Prefix, session.ExpiresAt);
-            response.Cookies.Append("CloudFront-Policy", grant.Signature.Policy, cookie);
-            response.Cookies.Append("CloudFront-Signature", grant.Signature.Signature, cookie);
-            response.Cookies.Append("CloudFront-Key-Pair-Id", grant.Signature.KeyPairId, cookie);
+            foreach (var (name, value) in CookieNames.Zip(CookieValues(grant.Signature)))
+            {
+                response.Cookies.Append(name, value, cookie);
+            }
         }
 
         response.Headers.CacheControl = "no-store";
@@ -53,6 +54,9 @@ public static class MediaApi
 
         return TypedResults.NoContent();
     }
+
+    // In the order of CookieNames.
+    private static string[] CookieValues(CloudFrontSignature signature) => [signature.Policy, signature.Signature, signature.KeyPairId];
 
     // Secure and SameSite=Strict: never sent over plain HTTP (browsers treat http://localhost as secure) nor from
     // another site's page; HttpOnly: no script needs them.

@@ -62,6 +62,8 @@ public sealed class OrphanSweeper(
 
         var paths = (await media.GetAsync(cancellationToken)).Paths;
         var unattributed = 0;
+        // One user's renditions share one segment: decode it once per sweep, not once per object.
+        var ownerOfSegment = new Dictionary<string, string?>(StringComparer.Ordinal);
         await foreach (var stored in objects.ListAsync(storage.Value.RenditionsBucket, ImageKeys.RenditionsPrefix, cancellationToken))
         {
             if (!ImageKeys.TryParseRendition(stored.Key, out var segment, out var id, out var attempt))
@@ -69,7 +71,13 @@ public sealed class OrphanSweeper(
                 continue;
             }
 
-            if (paths.TryDecode(segment, out var owner))
+            if (!ownerOfSegment.TryGetValue(segment, out var owner))
+            {
+                owner = paths.TryDecode(segment, out var decoded) ? decoded : null;
+                ownerOfSegment[segment] = owner;
+            }
+
+            if (owner is not null)
             {
                 Add(byImage, (owner, id), (storage.Value.RenditionsBucket, stored, attempt));
             }

@@ -23,16 +23,19 @@ public sealed class MediaAccess(MediaSecrets secrets, IOptions<MediaOptions> opt
         var now = time.GetUtcNow();
         var lifetime = options.Value.CookieLifetime;
         var expires = now + lifetime;
-        var prefix = PrefixOf(loaded.Paths.Encode(owner));
+        var prefixes = Prefixes(loaded.Paths, owner);
         // Any scheme and host: the cookie is bound to the site's host by the browser, and the service (behind API
         // Gateway) does not know the distribution's domain.
-        var grants = new[] { prefix, PrefixOf(owner) }
+        var grants = prefixes
             .Select(p => new MediaGrant(p, CloudFrontSigner.Sign(loaded.SigningKey, options.Value.KeyPairId, $"http*://*{p}*", expires)))
             .ToList();
-        return (new MediaSession(prefix, expires, now + (lifetime / 2)), grants);
+        return (new MediaSession(prefixes[0], expires, now + (lifetime / 2)), grants);
     }
 
     /// <summary>The path prefixes a user's cookies are scoped to (for removing them).</summary>
     public async Task<IReadOnlyList<string>> PrefixesAsync(string owner, CancellationToken cancellationToken) =>
-        [PrefixOf(await secrets.MediaKeyOfAsync(owner, cancellationToken)), PrefixOf(owner)];
+        Prefixes((await secrets.GetAsync(cancellationToken)).Paths, owner);
+
+    // The media key's prefix first (the session's), then the legacy prefix under the sub.
+    private static string[] Prefixes(MediaPathCodec paths, string owner) => [PrefixOf(paths.Encode(owner)), PrefixOf(owner)];
 }
