@@ -2,6 +2,7 @@ using ImageAspire.ImageService.Lambda;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -20,6 +21,15 @@ public static class LambdaHostingExtensions
         if (!builder.Configuration.IsLambda())
         {
             return builder;
+        }
+
+        if (string.Equals(builder.Configuration["AWS_LAMBDA_LOG_FORMAT"], "JSON", StringComparison.OrdinalIgnoreCase))
+        {
+            // LoggingConfig LogFormat JSON: a custom runtime writes the JSON lines itself, at the application log level
+            // Lambda passes in AWS_LAMBDA_LOG_LEVEL.
+            var minimum = LambdaJsonLogFormatter.MinimumLevel(builder.Configuration["AWS_LAMBDA_LOG_LEVEL"]);
+            builder.Logging.AddConsole(console => console.FormatterName = LambdaJsonLogFormatter.Name).SetMinimumLevel(minimum);
+            builder.Services.AddSingleton<ConsoleFormatter>(new LambdaJsonLogFormatter(minimum));
         }
 
         builder.Services.AddSingleton<LambdaServer>();

@@ -2,9 +2,11 @@ namespace ImageAspire.ImageService.Lambda;
 
 /// <summary>
 /// The Runtime API loop: take the next invocation, run it with its deadline as cancellation, post the answer or
-/// the error; until the server stops. One invocation at a time, as Lambda gives a sandbox.
+/// the error; until the server stops. One invocation at a time, as Lambda gives a sandbox. After each answer and before
+/// asking for the next, <paramref name="afterInvocation"/> runs (telemetry is flushed there: between invocations Lambda
+/// freezes the process, so a background exporter would send late or never).
 /// </summary>
-public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaInvocation, CancellationToken, Task<byte[]>> handle, ILogger logger)
+public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaInvocation, CancellationToken, Task<byte[]>> handle, ILogger logger, Action? afterInvocation = null)
 {
     /// <summary>The deadline is moved this much earlier, so there is time to answer before Lambda cuts the invocation off.</summary>
     public static readonly TimeSpan AnswerMargin = TimeSpan.FromMilliseconds(250);
@@ -31,6 +33,14 @@ public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaIn
             }
 
             await RunOneAsync(invocation, stopping);
+            try
+            {
+                afterInvocation?.Invoke();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                logger.LogWarning(ex, "Flushing telemetry after {RequestId} failed", invocation.RequestId);
+            }
         }
     }
 
@@ -39,6 +49,7 @@ public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaIn
         var remaining = invocation.Deadline - DateTimeOffset.UtcNow - AnswerMargin;
         using var deadline = new CancellationTokenSource(remaining > TimeSpan.FromMilliseconds(1) ? remaining : TimeSpan.FromMilliseconds(1));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stopping);
+        LambdaInvocationScope.Current = invocation;
         try
         {
             var response = await handle(invocation, linked.Token);

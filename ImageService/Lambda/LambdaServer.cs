@@ -3,6 +3,8 @@ using System.Text.Json;
 using ImageAspire.ImageService.Images;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace ImageAspire.ImageService.Lambda;
 
@@ -38,7 +40,7 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         {
             _stopping = new CancellationTokenSource();
             var http = new HttpClient { BaseAddress = new Uri($"http://{runtimeApi}"), Timeout = Timeout.InfiniteTimeSpan };
-            var loop = new LambdaRuntimeLoop(new LambdaRuntimeClient(http), HandleAsync, logger);
+            var loop = new LambdaRuntimeLoop(new LambdaRuntimeClient(http), HandleAsync, logger, FlushTelemetry);
             _loop = Task.Run(() => loop.RunAsync(_stopping.Token), CancellationToken.None);
         }
 
@@ -63,6 +65,16 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
     }
 
     public void Dispose() => _stopping?.Dispose();
+
+    // Metrics (EMF lines) and spans (to X-Ray) leave before the sandbox is frozen. The EMF reader first and on its own: it
+    // only writes to stdout, and a slow exporter must not use up its time. Bounded, so a slow endpoint costs at most this.
+    private void FlushTelemetry()
+    {
+        const int timeoutMilliseconds = 2000;
+        services.GetService<ImageAspire.ServiceDefaults.EmfMetricReader>()?.Collect(timeoutMilliseconds);
+        services.GetService<TracerProvider>()?.ForceFlush(timeoutMilliseconds);
+        services.GetService<MeterProvider>()?.ForceFlush(timeoutMilliseconds);
+    }
 
     private async Task<byte[]> InvokeAsync<TContext>(IHttpApplication<TContext> application, LambdaInvocation invocation, CancellationToken cancellationToken)
         where TContext : notnull

@@ -98,6 +98,12 @@ run aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra
 site=$(output SiteUrl); distribution=$(output DistributionId); web_bucket=$(output WebBucketName)
 pool=$(output UserPoolId); client=$(output UserPoolClientId)
 
+# The function's spans go to X-Ray's OTLP endpoint, which refuses them until Transaction Search is on (once per
+# account and region; it changes how X-Ray bills, so it is not switched on here).
+if ! $dry_run && [ "$(aws xray get-trace-segment-destination --query Destination --output text 2>/dev/null)" != "CloudWatchLogs" ]; then
+  echo "warning: CloudWatch Transaction Search is off in $region: the function's traces are refused until it is on (README, Operating in production)" >&2
+fi
+
 echo "== publish the web app"
 run rm -rf "$out/web"
 run dotnet publish "$root/Web/Web.csproj" -c Release -o "$out/web"

@@ -222,6 +222,35 @@ public sealed class TemplatePolicyTests
     }
 
     [Fact]
+    public void A_wildcard_resource_is_granted_only_for_the_xray_writes_that_have_no_resources()
+    {
+        var wildcard = IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow" && Values(s.Statement["Resource"]).Contains("*")).ToList();
+        var traces = Assert.Single(wildcard);
+        Assert.Equal("ImageFunctionRole", traces.Where);
+        Assert.Equal(["xray:PutSpans", "xray:PutSpansForIndexing", "xray:PutTelemetryRecords", "xray:PutTraceSegments"], Values(traces.Statement["Action"]).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_function_traces_to_xray_logs_json_at_parameter_levels_and_writes_its_metrics_as_emf()
+    {
+        var function = Template.ResourcesOfType("AWS::Lambda::Function").Single().Properties;
+        Assert.Equal("Active", (string?)function["TracingConfig"]!["Mode"]);
+        var logging = function["LoggingConfig"]!;
+        Assert.Equal("JSON", (string?)logging["LogFormat"]);
+        Assert.Equal("""{"Ref":"ApplicationLogLevel"}""", logging["ApplicationLogLevel"]!.ToJsonString());
+        Assert.Equal("""{"Ref":"SystemLogLevel"}""", logging["SystemLogLevel"]!.ToJsonString());
+        Assert.Equal(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], Values(Template.Root["Parameters"]!["ApplicationLogLevel"]!["AllowedValues"]));
+        Assert.Equal(["DEBUG", "INFO", "WARN"], Values(Template.Root["Parameters"]!["SystemLogLevel"]!["AllowedValues"]));
+
+        var environment = function["Environment"]!["Variables"]!;
+        Assert.Equal("""{"Fn::Sub":"https://xray.${AWS::Region}.amazonaws.com/v1/traces"}""", environment["Telemetry__AwsTracesEndpoint"]!.ToJsonString());
+        Assert.NotNull(environment["Telemetry__EmfNamespace"]);
+        Assert.NotNull(environment["OTEL_SERVICE_NAME"]);
+        // The local dashboard's exporter is never configured in AWS: the X-Ray path is the one that applies there.
+        Assert.Null(environment["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+    }
+
+    [Fact]
     public void Every_alarm_notifies_the_alarm_topic_and_the_dashboard_shows_them_all()
     {
         var alarms = Template.ResourcesOfType("AWS::CloudWatch::Alarm").ToList();

@@ -42,6 +42,22 @@ public static class LocalLambdaExtensions
             .WithHttpHealthCheck("/health")
             .WaitForCompletion(backend.Provisioning);
 
+        // As Lambda tells the runtime its LoggingConfig; and the function's metrics as it logs them in AWS (EMF lines).
+        if (CloudFormationTemplate.Resolve(definition.Properties["LoggingConfig"]?["LogFormat"], context)?.ToString() is { } logFormat)
+        {
+            function.WithEnvironment("AWS_LAMBDA_LOG_FORMAT", logFormat);
+        }
+
+        if (CloudFormationTemplate.Resolve(definition.Properties["LoggingConfig"]?["ApplicationLogLevel"], context)?.ToString() is { } logLevel)
+        {
+            function.WithEnvironment("AWS_LAMBDA_LOG_LEVEL", logLevel);
+        }
+
+        if (CloudFormationTemplate.Resolve(definition.Properties["Environment"]?["Variables"]?["Telemetry__EmfNamespace"], context)?.ToString() is { } emfNamespace)
+        {
+            function.WithEnvironment("Telemetry__EmfNamespace", emfNamespace);
+        }
+
         function
             .WithEnvironment("AWS_LAMBDA_RUNTIME_API", lambda.GetEndpoint("http").Property(EndpointProperty.HostAndPort))
             .WithEnvironment("AWS_LAMBDA_FUNCTION_NAME", functionName)

@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using ImageAspire.Hosting.LocalAws;
+using ImageAspire.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ImageAspire.Tests.Integration;
+
+/// <summary>
+/// The function's log as CloudWatch would get it in AWS (the local Lambda service tells it the template's LoggingConfig):
+/// JSON lines with the invocation's request id and trace id, the service's metrics as EMF lines, and no token, email
+/// address or key anywhere, whatever the user does.
+/// </summary>
+[Collection(LambdaAppHostGroup.Name)]
+public sealed partial class LambdaLogTests(LambdaAppHostFixture fixture)
+{
+    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
+
+    [Fact]
+    public async Task The_functions_log_is_json_with_request_and_trace_ids_and_emf_metrics_and_holds_no_secrets()
+    {
+        var lines = new ConcurrentQueue<string>();
+        using var watching = new CancellationTokenSource();
+        // By resource, not by name: logs are kept under the running instance's name (imageservice-<suffix>).
+        var instance = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "imageservice");
+        var watcher = Task.Run(async () =>
+        {
+            await foreach (var batch in fixture.App.Services.GetRequiredService<ResourceLoggerService>().WatchAsync(instance).WithCancellation(watching.Token))
+            {
+                foreach (var line in batch)
+                {
+                    lines.Enqueue(line.Content);
+                }
+            }
+        }, CancellationToken.None);
+
+        var email = $"logs-{Guid.NewGuid():N}@example.com";
+        const string password = "Test-pass1";
+        await fixture.Cognito.SignUpAndConfirmAsync(fixture.ClientId, email, password, LocalAwsBackend.ConfirmationCode, Timeout());
+        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, email, password, Timeout());
+        using (var client = fixture.CreateServiceClient(tokens.AccessToken))
+        {
+            var upload = await ApiCalls.UploadAsync(client, TestImages.Jpeg(640, 480), "logs.jpg", "image/jpeg", Timeout());
+            Assert.Equal(HttpStatusCode.Created, upload.Status);
+            var refused = await ApiCalls.UploadAsync(client, "not an image"u8.ToArray(), "bad.jpg", "image/jpeg", Timeout());
+            Assert.True((int)refused.Status is >= 400 and < 500, refused.Status.ToString());
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/api/images", UriKind.Relative), Timeout())).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout())).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/media/session", UriKind.Relative), null, Timeout())).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync(new Uri($"/api/images/{upload.Id}", UriKind.Relative), Timeout())).StatusCode);
+        }
+
+        // The id token where an access token belongs: API Gateway's JWT authorizer lets it through (its audience is the
+        // client), the function refuses it; neither it nor its email claim may be logged.
+        using (var wrong = fixture.CreateServiceClient(tokens.IdToken))
+        {
+            await wrong.GetAsync(new Uri("/api/images", UriKind.Relative), Timeout());
+        }
+
+        // The EMF lines are written after each invocation's answer: wait for the upload's.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!lines.Any(l => l.Contains("imageaspire.images.processed", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, Timeout());
+        }
+
+        await Task.Delay(500, Timeout());
+        await watching.CancelAsync();
+        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+
+        // What the function wrote: the lines after Aspire's own about starting it.
+        var written = lines.Select(Content).SkipWhile(c => !c.StartsWith('{')).Where(c => c.Length > 0).ToList();
+        var json = written.Where(c => c.StartsWith('{')).Select(c => (JsonObject)JsonNode.Parse(c)!).ToList();
+        Assert.NotEmpty(json);
+        // Every log line is Lambda's JSON; the only other lines are EMF documents.
+        var logLines = json.Where(j => j["_aws"] is null).ToList();
+        Assert.All(logLines, line => Assert.True(line["timestamp"] is not null && line["level"] is not null && line["message"] is not null && line["logger"] is not null, line.ToJsonString()));
+        Assert.All(written, c => Assert.StartsWith("{", c, StringComparison.Ordinal));
+        var inInvocations = logLines.Where(l => l["requestId"] is not null).ToList();
+        Assert.NotEmpty(inInvocations);
+        Assert.Contains(inInvocations, l => l["traceId"] is JsonValue t && XRayTraceId().IsMatch((string)t!));
+
+        var emf = json.Where(j => j["_aws"] is not null).ToList();
+        var processed = Assert.Single(emf, e => e["imageaspire.images.processed"] is not null);
+        Assert.Equal(1, (double)processed["imageaspire.images.processed"]!);
+        Assert.Contains(emf, e => e["imageaspire.images.failed"] is not null && e["Reason"] is not null);
+        Assert.Contains(emf, e => e["imageaspire.pipeline.duration"] is not null);
+
+        var secrets = new[]
+        {
+            tokens.AccessToken, tokens.IdToken, tokens.RefreshToken, email,
+            fixture.MediaEnvironment["Media__PathKey"],
+            fixture.MediaEnvironment["Media__PrivateKey"].Split('\n')[1],
+        };
+        foreach (var line in lines)
+        {
+            Assert.All(secrets, secret => Assert.DoesNotContain(secret, line, StringComparison.Ordinal));
+        }
+    }
+
+    // Aspire prefixes a resource's console lines with their timestamp.
+    private static string Content(string line) => TimestampPrefix().Replace(line, string.Empty).Trim();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T[\d:.]+Z\s")]
+    private static partial Regex TimestampPrefix();
+
+    [GeneratedRegex("^1-[0-9a-f]{8}-[0-9a-f]{24}$")]
+    private static partial Regex XRayTraceId();
+}
