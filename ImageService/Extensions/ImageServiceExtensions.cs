@@ -45,7 +45,12 @@ public static class ImageServiceExtensions
         services.AddSingleton<IObjectStore, S3ObjectStore>();
         services.AddSingleton<IImageMetadataStore, DynamoDbImageMetadataStore>();
         services.AddSingleton<ISettingsStore, DynamoDbSettingsStore>();
-        services.AddSingleton<IImagePipeline, NetVipsImagePipeline>();
+        services.AddSingleton<IImagePipeline>(sp =>
+        {
+            // With the pipeline, not at start: attaching loads libvips, which a cold start should not wait for.
+            LibvipsLog.Attach(sp.GetRequiredService<ILoggerFactory>());
+            return new NetVipsImagePipeline(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>());
+        });
         services.AddSingleton<PipelineGate>();
         services.AddOptions<SweeperOptions>().BindConfiguration(SweeperOptions.SectionName).ValidateWith(new SweeperOptionsValidator()).ValidateOnStart();
         services.AddSingleton<ImageProcessor>();

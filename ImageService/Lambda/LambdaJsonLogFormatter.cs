@@ -9,16 +9,35 @@ using Microsoft.Extensions.Logging.Console;
 
 namespace ImageAspire.ImageService.Lambda;
 
-/// <summary>The invocation being served, for the log lines written while it runs.</summary>
+/// <summary>
+/// The invocation being served, for the log lines written while it runs: the one of the current async flow, or else the
+/// one the sandbox is running. Lambda gives a sandbox one invocation at a time, so a line from a thread that does not
+/// flow from it (libvips' worker threads) still belongs to it.
+/// </summary>
 public static class LambdaInvocationScope
 {
     private static readonly AsyncLocal<LambdaInvocation?> CurrentInvocation = new();
+    private static volatile LambdaInvocation? _running;
 
-    public static LambdaInvocation? Current
+    public static LambdaInvocation? Current => CurrentInvocation.Value ?? _running;
+
+    /// <summary>Marks the start of an invocation (in this flow and for the sandbox).</summary>
+    public static void Begin(LambdaInvocation invocation)
     {
-        get => CurrentInvocation.Value;
-        set => CurrentInvocation.Value = value;
+        CurrentInvocation.Value = invocation;
+        _running = invocation;
     }
+
+    /// <summary>Marks its end.</summary>
+    public static void End()
+    {
+        CurrentInvocation.Value = null;
+        _running = null;
+    }
+
+    /// <summary>The X-Ray trace id (<c>1-…-…</c>) of an invocation's trace header.</summary>
+    public static string? TraceIdOf(LambdaInvocation invocation) =>
+        invocation?.TraceId?.Split(';').Select(p => p.Trim()).FirstOrDefault(p => p.StartsWith("Root=", StringComparison.Ordinal))?[5..];
 }
 
 /// <summary>
@@ -64,6 +83,10 @@ public sealed class LambdaJsonLogFormatter(LogLevel minimumLevel) : ConsoleForma
                 var traceId = activity.TraceId.ToHexString();
                 json.WriteString("traceId", $"1-{traceId[..8]}-{traceId[8..]}");
                 json.WriteString("spanId", activity.SpanId.ToHexString());
+            }
+            else if (LambdaInvocationScope.Current is { } running && LambdaInvocationScope.TraceIdOf(running) is { } invocationTrace)
+            {
+                json.WriteString("traceId", invocationTrace);
             }
 
             if (logEntry.State is IReadOnlyList<KeyValuePair<string, object?>> values)

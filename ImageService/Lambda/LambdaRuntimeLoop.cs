@@ -49,7 +49,7 @@ public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaIn
         var remaining = invocation.Deadline - DateTimeOffset.UtcNow - AnswerMargin;
         using var deadline = new CancellationTokenSource(remaining > TimeSpan.FromMilliseconds(1) ? remaining : TimeSpan.FromMilliseconds(1));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stopping);
-        LambdaInvocationScope.Current = invocation;
+        LambdaInvocationScope.Begin(invocation);
         try
         {
             var response = await handle(invocation, linked.Token);
@@ -66,6 +66,10 @@ public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaIn
             {
                 logger.LogError(reportError, "Could not report the failure of {RequestId}", invocation.RequestId);
             }
+        }
+        finally
+        {
+            LambdaInvocationScope.End();
         }
     }
 }

@@ -48,6 +48,10 @@ public sealed partial class LambdaLogTests(LambdaAppHostFixture fixture)
             Assert.Equal(HttpStatusCode.Created, upload.Status);
             var refused = await ApiCalls.UploadAsync(client, "not an image"u8.ToArray(), "bad.jpg", "image/jpeg", Timeout());
             Assert.True((int)refused.Status is >= 400 and < 500, refused.Status.ToString());
+            // A JPEG cut in half: libvips warns about it, and its warning must be a line of the log like any other.
+            var whole = TestImages.Jpeg(800, 600);
+            var truncated = await ApiCalls.UploadAsync(client, whole[..(whole.Length / 2)], "cut.jpg", "image/jpeg", Timeout());
+            Assert.True((int)truncated.Status is 201 or (>= 400 and < 500), truncated.Status.ToString());
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/api/images", UriKind.Relative), Timeout())).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout())).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/media/session", UriKind.Relative), null, Timeout())).StatusCode);
@@ -83,6 +87,7 @@ public sealed partial class LambdaLogTests(LambdaAppHostFixture fixture)
         var inInvocations = logLines.Where(l => l["requestId"] is not null).ToList();
         Assert.NotEmpty(inInvocations);
         Assert.Contains(inInvocations, l => l["traceId"] is JsonValue t && XRayTraceId().IsMatch((string)t!));
+        Assert.Contains(inInvocations, l => (string?)l["logger"] == "ImageAspire.ImageService.Processing.LibvipsLog" && (string?)l["level"] == "WARN" && l["traceId"] is not null);
 
         var emf = json.Where(j => j["_aws"] is not null).ToList();
         var processed = Assert.Single(emf, e => e["imageaspire.images.processed"] is not null);

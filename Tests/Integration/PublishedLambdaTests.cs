@@ -100,6 +100,16 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         Assert.Equal(6, image["renditions"]!.AsArray().Count);
         await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, cancellationToken);
         Assert.Single(await StoredImages.LiveItemsAsync(fixture, sub, cancellationToken));
+
+        // The Native AOT build exports its spans as the template configures it: signed for X-Ray, after the answer.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (lambda.TraceExports.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+
+        Assert.StartsWith("AWS4-HMAC-SHA256 Credential=S3RVER/", Assert.Single(lambda.TraceExports.Take(1)), StringComparison.Ordinal);
+        Assert.Contains("/us-east-1/xray/aws4_request", lambda.TraceExports.First(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -24,14 +25,21 @@ public sealed class LambdaBootstrap : IAsyncDisposable
 
     private readonly WebApplication _runtimeApi;
 
-    private LambdaBootstrap(WebApplication runtimeApi, LocalLambdaFunction function, Uri address)
+    private LambdaBootstrap(WebApplication runtimeApi, LocalLambdaFunction function, Uri address, System.Collections.Concurrent.ConcurrentQueue<string> traceExports)
     {
         _runtimeApi = runtimeApi;
+        TraceExports = traceExports;
         Function = function;
         RuntimeApi = $"{address.Host}:{address.Port}";
     }
 
     public LocalLambdaFunction Function { get; }
+
+    /// <summary>
+    /// The OTLP trace exports the bootstrap sent to the stand-in for X-Ray's endpoint (<c>POST /v1/traces</c> of the same
+    /// server): their <c>Authorization</c> headers, in order.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> TraceExports { get; }
 
     /// <summary>The media signing key the bootstrap is given, as the AppHost gives one per run.</summary>
     public CloudFrontKeyPair MediaKeyPair { get; } = CloudFrontKeyPair.Create();
@@ -78,9 +86,15 @@ public sealed class LambdaBootstrap : IAsyncDisposable
         var function = new LocalLambdaFunction();
         var api = builder.Build();
         function.MapRuntimeApi(api);
+        var exports = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        api.MapPost("/v1/traces", (HttpRequest request) =>
+        {
+            exports.Enqueue(request.Headers.Authorization.ToString());
+            return Results.Ok();
+        });
         await api.StartAsync(cancellationToken);
         var address = new Uri(api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return new LambdaBootstrap(api, function, address);
+        return new LambdaBootstrap(api, function, address, exports);
     }
 
     /// <summary>Starts the bootstrap in <paramref name="directory"/>; <paramref name="configured"/> false leaves out the storage settings.</summary>
@@ -98,6 +112,12 @@ public sealed class LambdaBootstrap : IAsyncDisposable
         start.Environment["Media__PrivateKey"] = MediaKeyPair.PrivateKeyPem;
         start.Environment["Media__PathKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         start.Environment["MALLOC_ARENA_MAX"] = "2";
+        // The telemetry of the template's function: Lambda's JSON logs, EMF metrics, spans to X-Ray's OTLP endpoint
+        // (here a stand-in on this server).
+        start.Environment["AWS_LAMBDA_LOG_FORMAT"] = "JSON";
+        start.Environment["AWS_LAMBDA_LOG_LEVEL"] = "INFO";
+        start.Environment["Telemetry__EmfNamespace"] = "imageaspire/test";
+        start.Environment["Telemetry__AwsTracesEndpoint"] = $"http://{RuntimeApi}/v1/traces";
         if (configured)
         {
             start.Environment["Storage__OriginalsBucket"] = "originals";

@@ -4,10 +4,16 @@ namespace ImageAspire.LocalEdge;
 
 /// <summary>
 /// The web bucket: files of the published app, precompressed variants when the browser takes them, and the
-/// template's SPA rule (a path without a file extension is a client-side route → /index.html).
+/// template's SPA rule (a path without a file extension is a client-side route → /index.html). Conditional requests
+/// are answered as S3 and CloudFront answer them: an <c>ETag</c> (the MD5 of the bytes sent, as S3's for a single-part
+/// object) and <c>Last-Modified</c> on every file, and <c>304 Not Modified</c> when <c>If-None-Match</c> names the
+/// ETag or, without it, <c>If-Modified-Since</c> is not older than the file.
 /// </summary>
 public static class StaticSite
 {
+    // Keyed by file, size and write time: a rebuilt file gets a new entry.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string File, long Length, DateTime Written), string> ETags = new();
+
     private static readonly FileExtensionContentTypeProvider ContentTypes = CreateContentTypes();
 
     private static readonly (string Encoding, string Extension)[] Encodings = [("br", ".br"), ("gzip", ".gz")];
@@ -65,11 +71,40 @@ public static class StaticSite
             break;
         }
 
-        response.ContentLength = new FileInfo(file).Length;
+        var served = new FileInfo(file);
+        var etag = ETags.GetOrAdd((file, served.Length, served.LastWriteTimeUtc), static key =>
+        {
+            using var stream = File.OpenRead(key.File);
+#pragma warning disable CA5351 // S3's ETag is an MD5; it identifies content, it protects nothing.
+            return $"\"{Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(stream))}\"";
+#pragma warning restore CA5351
+        });
+        response.Headers.ETag = etag;
+        if (NotModified(request, etag, File.GetLastWriteTimeUtc(file)))
+        {
+            response.Headers.Remove("Content-Encoding");
+            response.StatusCode = StatusCodes.Status304NotModified;
+            return;
+        }
+
+        response.ContentLength = served.Length;
         if (HttpMethods.IsGet(request.Method))
         {
             await response.SendFileAsync(file, context.RequestAborted);
         }
+    }
+
+    // RFC 9110 13.1.2 and 13.1.3: If-None-Match (weak comparison) decides when present; If-Modified-Since otherwise.
+    private static bool NotModified(HttpRequest request, string etag, DateTime lastWrite)
+    {
+        var ifNoneMatch = request.Headers.IfNoneMatch.ToString();
+        if (ifNoneMatch.Length > 0)
+        {
+            return ifNoneMatch.Trim() == "*" || ifNoneMatch.Split(',').Select(t => t.Trim()).Any(t => (t.StartsWith("W/", StringComparison.Ordinal) ? t[2..] : t) == etag);
+        }
+
+        return DateTimeOffset.TryParse(request.Headers.IfModifiedSince.ToString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var since)
+            && new DateTimeOffset(lastWrite.Ticks - (lastWrite.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero) <= since;
     }
 
     private static FileExtensionContentTypeProvider CreateContentTypes()

@@ -17,7 +17,7 @@ public sealed class LambdaJsonLogTests
         using var listener = new ActivityListener { ShouldListenTo = _ => true, Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded };
         ActivitySource.AddActivityListener(listener);
         using var source = new ActivitySource("ImageAspire.LogTests");
-        LambdaInvocationScope.Current = new LambdaInvocation("request-1", [], DateTimeOffset.UtcNow, null, null);
+        LambdaInvocationScope.Begin(new LambdaInvocation("request-1", [], DateTimeOffset.UtcNow, null, null));
         try
         {
             using var activity = source.StartActivity("invocation")!;
@@ -35,8 +35,34 @@ public sealed class LambdaJsonLogTests
         }
         finally
         {
-            LambdaInvocationScope.Current = null;
+            LambdaInvocationScope.End();
         }
+    }
+
+    [Fact]
+    public async Task A_line_from_a_thread_outside_the_invocations_flow_still_carries_its_ids()
+    {
+        LambdaInvocationScope.Begin(new LambdaInvocation("request-2", [], DateTimeOffset.UtcNow, null, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"));
+        try
+        {
+            // A thread that does not flow from the invocation, as libvips' workers do not.
+            JsonObject? line = null;
+            var thread = new Thread(() => line = Write(LogLevel.Warning, "VIPS: {Message}", ["error in tile 0 x 280"]), 256 * 1024);
+            using (ExecutionContext.SuppressFlow())
+            {
+                thread.Start();
+            }
+
+            await Task.Run(thread.Join, TestContext.Current.CancellationToken);
+            Assert.Equal("request-2", (string?)line!["requestId"]);
+            Assert.Equal("1-5759e988-bd862e3fe1be46a994272793", (string?)line["traceId"]);
+        }
+        finally
+        {
+            LambdaInvocationScope.End();
+        }
+
+        Assert.Null(Write(LogLevel.Warning, "after", [])["requestId"]);
     }
 
     [Fact]

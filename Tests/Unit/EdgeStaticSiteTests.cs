@@ -1,0 +1,83 @@
+using ImageAspire.LocalEdge;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImageAspire.Tests.Unit;
+
+/// <summary>The local edge's web bucket answers conditional requests as S3 and CloudFront do.</summary>
+public sealed class EdgeStaticSiteTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("edge-site-").FullName;
+
+    public EdgeStaticSiteTests()
+    {
+        File.WriteAllText(Path.Combine(_root, "index.html"), "<!DOCTYPE html><title>app</title>");
+        Directory.CreateDirectory(Path.Combine(_root, "css"));
+        File.WriteAllText(Path.Combine(_root, "css", "app.css"), "body { color: black; }");
+        File.WriteAllBytes(Path.Combine(_root, "css", "app.css.br"), [1, 2, 3, 4]);
+        File.SetLastWriteTimeUtc(Path.Combine(_root, "css", "app.css"), new DateTime(2026, 11, 29, 12, 0, 0, 500, DateTimeKind.Utc));
+    }
+
+    [Fact]
+    public async Task A_file_carries_its_etag_and_a_revalidation_with_it_gets_a_304_without_a_body()
+    {
+        var first = await GetAsync("/css/app.css");
+        Assert.Equal(200, first.StatusCode);
+        var etag = first.Headers.ETag.ToString();
+        Assert.Matches("^\"[0-9a-f]{32}\"$", etag);
+        Assert.Equal("body { color: black; }", first.Body);
+
+        foreach (var ifNoneMatch in new[] { etag, $"W/{etag}", $"\"other\", {etag}", "*" })
+        {
+            var again = await GetAsync("/css/app.css", ("If-None-Match", ifNoneMatch));
+            Assert.Equal(304, again.StatusCode);
+            Assert.Equal(string.Empty, again.Body);
+            Assert.Equal(etag, again.Headers.ETag.ToString());
+            Assert.Equal("no-cache", again.Headers.CacheControl.ToString());
+        }
+
+        Assert.Equal(200, (await GetAsync("/css/app.css", ("If-None-Match", "\"other\""))).StatusCode);
+    }
+
+    [Fact]
+    public async Task If_modified_since_counts_whole_seconds_and_yields_to_if_none_match()
+    {
+        Assert.Equal(304, (await GetAsync("/css/app.css", ("If-Modified-Since", "Sun, 29 Nov 2026 12:00:00 GMT"))).StatusCode);
+        Assert.Equal(200, (await GetAsync("/css/app.css", ("If-Modified-Since", "Sun, 29 Nov 2026 11:59:59 GMT"))).StatusCode);
+        Assert.Equal(200, (await GetAsync("/css/app.css", ("If-Modified-Since", "Sun, 29 Nov 2026 12:00:00 GMT"), ("If-None-Match", "\"other\""))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Each_encoding_has_its_own_etag_and_client_routes_share_the_index()
+    {
+        var identity = (await GetAsync("/css/app.css")).Headers.ETag.ToString();
+        var brotli = await GetAsync("/css/app.css", ("Accept-Encoding", "br"));
+        Assert.Equal("br", brotli.Headers.ContentEncoding.ToString());
+        Assert.NotEqual(identity, brotli.Headers.ETag.ToString());
+        Assert.Equal(304, (await GetAsync("/css/app.css", ("Accept-Encoding", "br"), ("If-None-Match", brotli.Headers.ETag.ToString()))).StatusCode);
+        Assert.Equal(200, (await GetAsync("/css/app.css", ("Accept-Encoding", "br"), ("If-None-Match", identity))).StatusCode);
+
+        var index = (await GetAsync("/")).Headers.ETag.ToString();
+        Assert.Equal(304, (await GetAsync("/images/01JEXAMPLE", ("If-None-Match", index))).StatusCode);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private async Task<(int StatusCode, IHeaderDictionary Headers, string Body)> GetAsync(string path, params (string Name, string Value)[] headers)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "GET";
+        context.Request.Path = path;
+        foreach (var (name, value) in headers)
+        {
+            context.Request.Headers[name] = value;
+        }
+
+        // SendFileAsync needs the file-sending feature a server would give; the default one writes to the body stream.
+        using var body = new MemoryStream();
+        context.Response.Body = body;
+        context.Features.Set<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>(new Microsoft.AspNetCore.Http.StreamResponseBodyFeature(body));
+        await StaticSite.ServeAsync(context, new EdgeSettings { WebRoot = _root }, NullLogger.Instance);
+        return (context.Response.StatusCode, context.Response.Headers, System.Text.Encoding.UTF8.GetString(body.ToArray()));
+    }
+}
