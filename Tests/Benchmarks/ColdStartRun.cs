@@ -145,13 +145,9 @@ public static class ColdStartRun
         return line is null ? 0 : long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
     }
 
+    // Always: a publish of unchanged code is quick, and a kept one would measure an old build.
     private static async Task PublishAsync(IEnumerable<string> arguments, string output)
     {
-        if (File.Exists(Path.Combine(output, "bootstrap")))
-        {
-            return;
-        }
-
         var (exitCode, log) = await Repository.RunAsync("dotnet", arguments, Repository.Root, CancellationToken.None);
         if (exitCode != 0)
         {

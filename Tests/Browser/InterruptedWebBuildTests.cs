@@ -58,12 +58,7 @@ public sealed class InterruptedWebBuildTests(WebAppHostFixture fixture)
         }
 
         using var playwright = await Playwright.CreateAsync();
-        await using (var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        }))
+        await using (var browser = await Chromium.LaunchAsync(playwright))
         {
             var page = await browser.NewPageAsync();
             await page.GotoAsync(site.ToString());
