@@ -24,7 +24,16 @@ public sealed class PresignedUploads(
     TimeProvider time,
     ILogger<PresignedUploads> logger)
 {
-    private static readonly TimeSpan WaitForOtherWorker = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// The storage calls of one processing, up to and including the commit: with <see cref="DirectUploads.ResolveBudget"/>
+    /// and the removal after a failed commit, an answer comes inside API Gateway's 29 s even while storage stalls.
+    /// </summary>
+    public static readonly TimeSpan ProcessingStorageBudget = TimeSpan.FromSeconds(15);
+
+    /// <summary>One storage call outside the commit (the item, the object's head, the claim, the original).</summary>
+    private static readonly TimeSpan CallCap = TimeSpan.FromSeconds(6);
+
+    private static readonly TimeSpan WaitForOtherWorker = TimeSpan.FromSeconds(10);
 
     private ProcessingOptions Limits => processing.Value;
 
@@ -67,7 +76,9 @@ public sealed class PresignedUploads(
 
         // A failed condition on a new id is the SDK retrying our own applied create. (A create that lands after a
         // 503 leaves an upload nobody was told of: it reads Failed once its URL expired.)
-        if (!await metadata.TryCreateAsync(image, cancellationToken) && await metadata.GetAsync(owner, id, cancellationToken) is not { Status: ImageStatus.Pending })
+        var budget = new StorageBudget(ProcessingStorageBudget, time);
+        if (!await budget.RunAsync(CallCap, ct => metadata.TryCreateAsync(image, ct), cancellationToken)
+            && await budget.RunAsync(CallCap, ct => metadata.GetAsync(owner, id, ct), cancellationToken) is not { Status: ImageStatus.Pending })
         {
             throw new UnknownOutcomeException($"Image {id} could not be created.");
         }
@@ -86,7 +97,8 @@ public sealed class PresignedUploads(
             return null;
         }
 
-        var image = await metadata.GetAsync(owner, id, cancellationToken);
+        var budget = new StorageBudget(ProcessingStorageBudget, time);
+        var image = await budget.RunAsync(CallCap, ct => metadata.GetAsync(owner, id, ct), cancellationToken);
         if (image is null || image.Status == ImageStatus.Discarded || image.OriginalKey != key)
         {
             // Direct uploads write their original before their item; their event finds nothing to do.
@@ -96,7 +108,7 @@ public sealed class PresignedUploads(
 
         // An event is done only when the upload is: while another worker holds the claim, fail it, so it is delivered
         // again (Lambda retries a failed S3 invocation) and finishes the work should that worker die.
-        var result = await ProcessAsync(image, cancellationToken);
+        var result = await ProcessAsync(image, budget, cancellationToken);
         return result is { Status: ImageStatus.Pending or ImageStatus.Processing }
             ? throw new UploadInProgressException($"Upload {image.Id} is being processed by another worker; deliver the event again later.")
             : result;
@@ -106,33 +118,34 @@ public sealed class PresignedUploads(
     public async Task<ImageRecord?> CompleteAsync(string owner, string id, CancellationToken cancellationToken)
     {
         // The stored state, not how it reads: an expired upload whose object did arrive is still processed.
-        var image = ImageId.IsValid(id) ? await metadata.GetAsync(owner, id, cancellationToken) : null;
-        return image is null || image.Status == ImageStatus.Discarded ? null : await ProcessAsync(image, cancellationToken);
+        var budget = new StorageBudget(ProcessingStorageBudget, time);
+        var image = ImageId.IsValid(id) ? await budget.RunAsync(CallCap, ct => metadata.GetAsync(owner, id, ct), cancellationToken) : null;
+        return image is null || image.Status == ImageStatus.Discarded ? null : await ProcessAsync(image, budget, cancellationToken);
     }
 
     private ImageRecord? Effective(ImageRecord image) => UploadRules.Effective(image, time.GetUtcNow(), Limits.ClaimTimeout);
 
-    private async Task<ImageRecord?> ProcessAsync(ImageRecord image, CancellationToken cancellationToken)
+    private async Task<ImageRecord?> ProcessAsync(ImageRecord image, StorageBudget budget, CancellationToken cancellationToken)
     {
         switch (UploadRules.NextStep(image, time.GetUtcNow(), Limits.ClaimTimeout))
         {
             case PendingStep.Answer:
                 return Effective(image);
             case PendingStep.Wait:
-                return await WaitWhileProcessingAsync(image, cancellationToken);
+                return await WaitWhileProcessingAsync(image, budget, cancellationToken);
         }
 
-        var head = await objects.HeadAsync(Originals, image.OriginalKey, cancellationToken);
+        var head = await budget.RunAsync(CallCap, ct => objects.HeadAsync(Originals, image.OriginalKey, ct), cancellationToken);
         if (head is null)
         {
             return Effective(image) is { Status: ImageStatus.Failed } failed ? failed : throw new UploadNotFoundException(image.Id);
         }
 
-        var (won, claimed) = await ClaimAsync(image, cancellationToken);
+        var (won, claimed) = await ClaimAsync(image, budget, cancellationToken);
         if (!won)
         {
             // Someone else (the event or a concurrent complete) got there first: answer with their result.
-            return claimed.Status == ImageStatus.Processing ? await WaitWhileProcessingAsync(claimed, cancellationToken) : Effective(claimed);
+            return claimed.Status == ImageStatus.Processing ? await WaitWhileProcessingAsync(claimed, budget, cancellationToken) : Effective(claimed);
         }
 
         using var activity = ImageTelemetry.Source.StartActivity("process-upload");
@@ -147,7 +160,7 @@ public sealed class PresignedUploads(
                     $"The uploaded object is {head.Value.Size} bytes; {image.ExpectedBytes} were announced and the limit is {Limits.MaxPresignedUploadBytes}.");
             }
 
-            data = await objects.GetAsync(Originals, image.OriginalKey, Limits.MaxPresignedUploadBytes, cancellationToken);
+            data = await budget.RunAsync(CallCap, ct => objects.GetAsync(Originals, image.OriginalKey, Limits.MaxPresignedUploadBytes, ct), cancellationToken);
             result = await processor.RunAsync(data, cancellationToken);
             if (result.SourceFormat.ContentType() != image.ContentType)
             {
@@ -167,17 +180,17 @@ public sealed class PresignedUploads(
             throw;
         }
 
-        return await CommitReadyAsync(claimed, data, result, cancellationToken);
+        return await CommitReadyAsync(claimed, data, result, budget, cancellationToken);
     }
 
     /// <summary>The claim: Processing under a new attempt, conditional on the version read. Returns the current item if someone else won.</summary>
-    private async Task<(bool Won, ImageRecord Current)> ClaimAsync(ImageRecord image, CancellationToken cancellationToken)
+    private async Task<(bool Won, ImageRecord Current)> ClaimAsync(ImageRecord image, StorageBudget budget, CancellationToken cancellationToken)
     {
         var claim = UploadRules.Claim(image, ImageKeys.NewAttempt(), time.GetUtcNow());
         ImageRecord? claimed;
         try
         {
-            claimed = await metadata.TryUpdateAsync(claim, image.Version, cancellationToken);
+            claimed = await budget.RunAsync(CallCap, ct => metadata.TryUpdateAsync(claim, image.Version, ct), cancellationToken);
         }
         catch (Exception ex) when (StorageCalls.IsTransient(ex))
         {
@@ -193,19 +206,19 @@ public sealed class PresignedUploads(
         }
 
         // Lost the race, or the SDK retried our applied claim: the item tells which.
-        var current = await metadata.GetAsync(image.Owner, image.Id, cancellationToken) ?? image with { Status = ImageStatus.Discarded };
+        var current = await budget.RunAsync(CallCap, ct => metadata.GetAsync(image.Owner, image.Id, ct), cancellationToken) ?? image with { Status = ImageStatus.Discarded };
         return (current.Attempt == claim.Attempt && current.Status == ImageStatus.Processing, current);
     }
 
-    private async Task<ImageRecord?> CommitReadyAsync(ImageRecord claimed, byte[] data, PipelineResult result, CancellationToken cancellationToken)
+    private async Task<ImageRecord?> CommitReadyAsync(ImageRecord claimed, byte[] data, PipelineResult result, StorageBudget budget, CancellationToken cancellationToken)
     {
         var staged = new StagedObjects(objects, time, logger);
         Exception? failure = null;
         try
         {
-            var ready = await StorageCalls.WithinAsync(DirectUploads.StoreBudget, time, async budget =>
+            var ready = await budget.RunAsync(DirectUploads.StoreBudget, async ct =>
             {
-                var renditions = await processor.StoreRenditionsAsync(claimed, claimed.Attempt!, result, staged, budget);
+                var renditions = await processor.StoreRenditionsAsync(claimed, claimed.Attempt!, result, staged, ct);
                 return await metadata.TryUpdateAsync(claimed with
                 {
                     Status = ImageStatus.Ready,
@@ -216,7 +229,7 @@ public sealed class PresignedUploads(
                     Renditions = renditions,
                     ClaimedAt = null,
                     UploadExpiresAt = null,
-                }, claimed.Version, budget);
+                }, claimed.Version, ct);
             }, cancellationToken);
             if (ready is not null)
             {
@@ -293,13 +306,13 @@ public sealed class PresignedUploads(
     }
 
     /// <summary>Waits (bounded) for another worker's processing to end, so both callers see the same outcome.</summary>
-    private async Task<ImageRecord?> WaitWhileProcessingAsync(ImageRecord image, CancellationToken cancellationToken)
+    private async Task<ImageRecord?> WaitWhileProcessingAsync(ImageRecord image, StorageBudget budget, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + WaitForOtherWorker;
         while (image.Status == ImageStatus.Processing && !UploadRules.IsAbandonedClaim(image, time.GetUtcNow(), Limits.ClaimTimeout) && time.GetUtcNow() < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
-            image = await metadata.GetAsync(image.Owner, image.Id, cancellationToken) ?? image;
+            image = await budget.RunAsync(CallCap, ct => metadata.GetAsync(image.Owner, image.Id, ct), cancellationToken) ?? image;
         }
 
         return Effective(image);

@@ -69,3 +69,35 @@ public static class StorageCalls
         }
     }
 }
+
+/// <summary>
+/// One request's storage time, shared by its steps: each step is bounded by its own cap and by what is left, so the
+/// steps together end inside the total however the time is split among them. Time spent between steps (processing,
+/// waiting) is not counted.
+/// </summary>
+public sealed class StorageBudget(TimeSpan total, TimeProvider time)
+{
+    private TimeSpan _spent;
+
+    public TimeSpan Left => total > _spent ? total - _spent : TimeSpan.Zero;
+
+    /// <summary>Runs one step under <c>min(<paramref name="cap"/>, what is left)</c>; a step that runs out throws <see cref="TimeoutException"/>.</summary>
+    public async Task<T> RunAsync<T>(TimeSpan cap, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var budget = cap < Left ? cap : Left;
+        if (budget <= TimeSpan.Zero)
+        {
+            throw new TimeoutException($"Storage did not answer within {total.TotalSeconds:0.#} s in all.");
+        }
+
+        var started = time.GetTimestamp();
+        try
+        {
+            return await StorageCalls.WithinAsync(budget, time, work, cancellationToken);
+        }
+        finally
+        {
+            _spent += time.GetElapsedTime(started);
+        }
+    }
+}

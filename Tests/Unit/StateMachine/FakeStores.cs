@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ImageAspire.Tests.Unit.StateMachine;
 
@@ -25,8 +26,10 @@ public enum Fault
 /// Which call fails how, shared by the fake stores: calls are counted across both stores in the order they are made,
 /// so a test can fail "the n-th storage call" of a flow, whatever it is.
 /// </summary>
-public sealed class FaultPlan
+public sealed class FaultPlan(FakeTimeProvider clock)
 {
+    private static readonly TimeSpan StallStep = TimeSpan.FromMilliseconds(50);
+
     private readonly Lock _lock = new();
     private readonly List<Func<Task>> _held = [];
     private int _calls;
@@ -37,6 +40,12 @@ public sealed class FaultPlan
 
     /// <summary>Every call after this one fails before applying, until <see cref="Down"/> is set false.</summary>
     public int? DownAfterCall { get; set; }
+
+    /// <summary>
+    /// Every call after this one stalls (storage stops answering, as a stopped emulator or a black-holed connection
+    /// does): the fake clock runs until the caller's deadline cancels the call. Until set back to null.
+    /// </summary>
+    public int? StallAfterCall { get; set; }
 
     public List<string> Log { get; } = [];
 
@@ -62,14 +71,19 @@ public sealed class FaultPlan
     }
 
     /// <summary>Runs one storage call under the plan. <paramref name="apply"/> does it; the result is what the caller gets.</summary>
-    public async Task<T> RunAsync<T>(string name, Func<T> apply, Func<T, T>? retried = null)
+    public Task<T> RunAsync<T>(string name, Func<T> apply, CancellationToken cancellationToken) => RunAsync(name, apply, null, cancellationToken);
+
+    /// <summary>As above; <paramref name="retried"/> gives what the SDK's retry of an applied call answers.</summary>
+    public async Task<T> RunAsync<T>(string name, Func<T> apply, Func<T, T>? retried, CancellationToken cancellationToken)
     {
         Fault? fault;
         Action? meanwhile = null;
+        bool stall;
         lock (_lock)
         {
             var call = ++_calls;
             Log.Add($"{call}:{name}");
+            stall = StallAfterCall is { } lastAnswered && call > lastAnswered;
             if (DownAfterCall is { } last && call > last)
             {
                 (Down, DownAfterCall) = (true, null);
@@ -85,6 +99,18 @@ public sealed class FaultPlan
         meanwhile?.Invoke();
 
         await Task.Yield();
+        if (stall)
+        {
+            // A call nobody bounded would stall for ever; five minutes of fake time says so.
+            for (var waited = TimeSpan.Zero; !cancellationToken.IsCancellationRequested; waited += StallStep)
+            {
+                Assert.True(waited < TimeSpan.FromMinutes(5), $"{name} stalled and its caller set no deadline");
+                clock.Advance(StallStep);
+            }
+
+            throw new TaskCanceledException($"{name}: no answer before the caller's deadline", null, cancellationToken);
+        }
+
         switch (fault)
         {
             case Fault.FailBeforeApplying:
@@ -141,12 +167,12 @@ public sealed class FakeMetadataStore(FaultPlan plan) : IImageMetadataStore
     }
 
     public Task<bool> TryCreateAsync(ImageRecord image, CancellationToken cancellationToken) =>
-        plan.RunAsync("ddb.create", () => Conditional(image with { Version = 1 }, null), _ => false);
+        plan.RunAsync("ddb.create", () => Conditional(image with { Version = 1 }, null), _ => false, cancellationToken);
 
     public Task<ImageRecord?> GetAsync(string owner, string id, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return plan.RunAsync("ddb.get", () => Peek(owner, id));
+        return plan.RunAsync("ddb.get", () => Peek(owner, id), cancellationToken);
     }
 
     public Task<ImagePage> ListAsync(string owner, int limit, string? cursor, CancellationToken cancellationToken) =>
@@ -157,18 +183,18 @@ public sealed class FakeMetadataStore(FaultPlan plan) : IImageMetadataStore
                 return new ImagePage(_items.Values.Where(i => i.Owner == owner && i.Status != ImageStatus.Discarded)
                     .OrderByDescending(i => i.Id, StringComparer.Ordinal).Take(limit).ToList(), null);
             }
-        });
+        }, cancellationToken);
 
     public Task<ImageRecord?> TryUpdateAsync(ImageRecord image, long expectedVersion, CancellationToken cancellationToken)
     {
         var updated = image with { Version = expectedVersion + 1 };
-        return plan.RunAsync("ddb.update", () => Conditional(updated, expectedVersion) ? updated : null, _ => null);
+        return plan.RunAsync("ddb.update", () => Conditional(updated, expectedVersion) ? updated : null, _ => null, cancellationToken);
     }
 
     public Task<bool> TryDiscardAsync(string owner, string id, long? expectedVersion, CancellationToken cancellationToken)
     {
         var tombstone = ImageRecord.Tombstone(owner, id, expectedVersion, DateTimeOffset.UnixEpoch);
-        return plan.RunAsync("ddb.discard", () => Conditional(tombstone, expectedVersion), _ => false);
+        return plan.RunAsync("ddb.discard", () => Conditional(tombstone, expectedVersion), _ => false, cancellationToken);
     }
 
     /// <summary>DynamoDB's conditions: no item yet (<paramref name="expectedVersion"/> null), or the item at that version.</summary>
@@ -223,7 +249,7 @@ public sealed class FakeObjectStore(FaultPlan plan, TimeProvider time) : IObject
     public Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
         var bytes = data.ToArray();
-        return plan.RunAsync("s3.put " + key, () => { Put(bucket, key, bytes); return true; });
+        return plan.RunAsync("s3.put " + key, () => { Put(bucket, key, bytes); return true; }, cancellationToken);
     }
 
     public Task<(long Size, string? ContentType)?> HeadAsync(string bucket, string key, CancellationToken cancellationToken) =>
@@ -233,7 +259,7 @@ public sealed class FakeObjectStore(FaultPlan plan, TimeProvider time) : IObject
             {
                 return _objects.TryGetValue((bucket, key), out var found) ? (found.Data.Length, null) : null;
             }
-        });
+        }, cancellationToken);
 
     public Task<byte[]> GetAsync(string bucket, string key, long maxBytes, CancellationToken cancellationToken) =>
         plan.RunAsync("s3.get " + key, () =>
@@ -242,7 +268,7 @@ public sealed class FakeObjectStore(FaultPlan plan, TimeProvider time) : IObject
             {
                 return _objects[(bucket, key)].Data;
             }
-        });
+        }, cancellationToken);
 
     public Task DeleteAsync(string bucket, IReadOnlyCollection<string> keys, CancellationToken cancellationToken) =>
         keys.Count == 0 ? Task.CompletedTask : plan.RunAsync("s3.delete " + string.Join(",", keys), () =>
@@ -256,7 +282,7 @@ public sealed class FakeObjectStore(FaultPlan plan, TimeProvider time) : IObject
             }
 
             return true;
-        });
+        }, cancellationToken);
 
     public async IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -267,7 +293,7 @@ public sealed class FakeObjectStore(FaultPlan plan, TimeProvider time) : IObject
                 return _objects.Where(o => o.Key.Bucket == bucket && o.Key.Key.StartsWith(prefix, StringComparison.Ordinal))
                     .Select(o => new StoredObject(o.Key.Key, o.Value.Written)).OrderBy(o => o.Key, StringComparer.Ordinal).ToList();
             }
-        });
+        }, cancellationToken);
         foreach (var item in found)
         {
             yield return item;

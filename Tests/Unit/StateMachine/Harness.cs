@@ -23,6 +23,7 @@ public sealed class Harness : IDisposable
     public Harness()
     {
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        Plan = new FaultPlan(Time);
         Metadata = new FakeMetadataStore(Plan);
         Objects = new FakeObjectStore(Plan, Time);
         var storage = Options.Create(new StorageOptions { OriginalsBucket = Originals, RenditionsBucket = Renditions, Table = "images" });
@@ -38,7 +39,7 @@ public sealed class Harness : IDisposable
         Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, Media, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
     }
 
-    public FaultPlan Plan { get; } = new();
+    public FaultPlan Plan { get; }
 
     public MediaSecrets Media { get; }
     public FakeTimeProvider Time { get; }
@@ -90,6 +91,7 @@ public sealed class Harness : IDisposable
     {
         await Plan.LandHeldCallsAsync();
         Plan.Down = false;
+        Plan.StallAfterCall = null;
         Plan.FailCall(-1, Fault.FailBeforeApplying);
         Time.Advance(SweeperSettings.Grace + ClaimTimeout + TimeSpan.FromSeconds(1));
         await Sweeper.SweepAsync(Token);

@@ -121,6 +121,62 @@ public sealed class UploadStateMachineTests
         Assert.Equal(7, h.Objects.Keys.Count);
     }
 
+    // API Gateway gives up after 29 s; an answer must come before it, with room for the rest of the request.
+    private static readonly TimeSpan AnswerLimit = TimeSpan.FromSeconds(27);
+
+    public static TheoryData<string, int> EveryFlowEveryStallPoint()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var (flow, calls) in new[] { ("direct", 8), ("complete", 11), ("event", 11) })
+        {
+            for (var call = 1; call <= calls; call++)
+            {
+                data.Add(flow, call);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryFlowEveryStallPoint))]
+    public async Task An_upload_answers_before_API_Gateways_timeout_whichever_call_storage_stops_answering_at(string flow, int call)
+    {
+        using var h = new Harness();
+        PresignedUpload? upload = null;
+        if (flow != "direct")
+        {
+            upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+            h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
+        }
+
+        async Task<ImageRecord?> RunAsync() => flow switch
+        {
+            "direct" => await h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token),
+            "complete" => await h.Presigned.CompleteAsync(Harness.Owner, upload!.Image.Id, Harness.Token),
+            _ => await h.Presigned.ProcessObjectCreatedAsync(Harness.Originals, upload!.Image.OriginalKey, Harness.Token),
+        };
+
+        h.Plan.StallAfterCall = h.Plan.Calls + call - 1;
+        var started = h.Time.GetUtcNow();
+        var (_, failure) = await Harness.TryAsync(RunAsync);
+        var took = h.Time.GetUtcNow() - started;
+
+        Assert.True(took <= AnswerLimit, $"the answer took {took.TotalSeconds:0.#} s of storage stalls");
+        Assert.True(failure is TimeoutException, $"a stall must end as a timeout (503), not {failure?.GetType().Name ?? "a success"}");
+        h.AssertReadyItemsAreWhole();
+
+        // Storage answers again: the retry finishes the work and nothing is left behind.
+        h.Plan.StallAfterCall = null;
+        h.Time.Advance(Harness.ClaimTimeout + TimeSpan.FromSeconds(1));
+        var retried = await RunAsync();
+        Assert.Equal(ImageStatus.Ready, retried!.Status);
+        await h.SettleAsync();
+        h.AssertReadyItemsAreWhole();
+        h.AssertNoUnreferencedObjects();
+        Assert.Equal(7, h.Objects.Keys.Count);
+    }
+
     [Theory]
     [MemberData(nameof(DeleteCalls))]
     public async Task A_delete_keeps_the_invariants_whichever_call_fails_and_a_repeat_finishes_it(int call, Fault fault)
