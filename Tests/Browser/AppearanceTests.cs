@@ -12,7 +12,7 @@ public sealed class AppearanceTests(WebAppHostFixture fixture)
         var (background, text) = await ColorsAsync(page);
         Assert.True(Luminance(background) < 0.05, $"background {background}");
         Assert.True(Contrast(text, background) >= 4.5, $"text {text} on {background}");
-        await page.ScreenshotAsync(new() { Path = Screenshot("signin-dark.png") });
+        await page.ScreenshotAsync(new() { Path = Site.Screenshot("signin-dark.png") });
 
         await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
         var (lightBackground, lightText) = await ColorsAsync(page);
@@ -27,7 +27,7 @@ public sealed class AppearanceTests(WebAppHostFixture fixture)
         WithPageAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } }, async page =>
     {
         Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the sign-in page scrolls sideways");
-        await page.ScreenshotAsync(new() { Path = Screenshot($"signin-{width}.png") });
+        await page.ScreenshotAsync(new() { Path = Site.Screenshot($"signin-{width}.png") });
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign up" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).WaitForAsync();
         Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the sign-up page scrolls sideways");
@@ -61,10 +61,4 @@ public sealed class AppearanceTests(WebAppHostFixture fixture)
 
     private static double Contrast(double[] a, double[] b) =>
         (Math.Max(Luminance(a), Luminance(b)) + 0.05) / (Math.Min(Luminance(a), Luminance(b)) + 0.05);
-
-    private static string Screenshot(string name)
-    {
-        Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "TestResults"));
-        return Path.Combine(AppContext.BaseDirectory, "TestResults", name);
-    }
 }

@@ -100,28 +100,15 @@ public sealed class BrowserTests(WebAppHostFixture fixture)
 
         try
         {
-            await SignUpAsync(page);
+            await Site.SignUpAsync(page);
             await steps(page, errors);
         }
         catch (Exception ex) when (ex is TimeoutException or PlaywrightException or Xunit.Sdk.XunitException)
         {
-            Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "TestResults"));
-            await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "TestResults", $"failure-{name}.png"), FullPage = true });
+            await page.ScreenshotAsync(new() { Path = Site.Screenshot($"failure-{name}.png"), FullPage = true });
             var alerts = string.Join(" | ", await page.Locator("[role=alert]").AllInnerTextsAsync());
             throw new InvalidOperationException($"{ex.Message}\nAt {page.Url}; alerts: {alerts}; console: {string.Join(" | ", errors)}", ex);
         }
-    }
-
-    private static async Task SignUpAsync(IPage page)
-    {
-        await page.GetByRole(AriaRole.Link, new() { Name = "Sign up" }).ClickAsync();
-        var email = $"browser-{Guid.NewGuid():N}@example.com";
-        await page.GetByLabel("Email").FillAsync(email);
-        await page.GetByLabel("Password").FillAsync("Browser-pass1");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
-        await page.GetByLabel("Confirmation code").FillAsync("123456");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm and sign in" }).ClickAsync();
-        await page.GetByRole(AriaRole.Heading, new() { Name = "Your images" }).WaitForAsync();
     }
 
     private static async Task UploadOpenAndDeleteAsync(IPage page, List<string> errors)
@@ -147,8 +134,7 @@ public sealed class BrowserTests(WebAppHostFixture fixture)
             var items = page.Locator("[data-testid=gallery-item]");
             await Assertions.Expect(items).ToHaveCountAsync(2);
             await page.WaitForFunctionAsync("() => [...document.querySelectorAll('.gallery img')].length === 2 && [...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)");
-            Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "TestResults"));
-            await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "TestResults", "gallery.png"), FullPage = true });
+            await page.ScreenshotAsync(new() { Path = Site.Screenshot("gallery.png"), FullPage = true });
 
             await items.First.ClickAsync();
             await page.GetByRole(AriaRole.Table, new() { Name = "Renditions" }).WaitForAsync();
@@ -159,7 +145,7 @@ public sealed class BrowserTests(WebAppHostFixture fixture)
 
             await page.GetByRole(AriaRole.Heading, new() { Name = "Your images" }).WaitForAsync();
             await Assertions.Expect(page.Locator("[data-testid=gallery-item]")).ToHaveCountAsync(1);
-            await page.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "TestResults", "gallery-after-delete.png"), FullPage = true });
+            await page.ScreenshotAsync(new() { Path = Site.Screenshot("gallery-after-delete.png"), FullPage = true });
             Assert.True(errors.Count == 0, string.Join(" | ", errors));
         }
         finally

@@ -10,7 +10,7 @@ public sealed class AuthSession(CognitoClient cognito, IJSRuntime js, Navigation
     private const string StorageKey = "imageaspire.session";
     private IJSObjectReference? _module;
     private Tokens? _tokens;
-    private bool _loaded;
+    private Task? _loading;
 
     public string? Email { get; private set; }
 
@@ -18,14 +18,14 @@ public sealed class AuthSession(CognitoClient cognito, IJSRuntime js, Navigation
 
     public event Action? Changed;
 
-    public async Task LoadAsync()
-    {
-        if (_loaded)
-        {
-            return;
-        }
+    /// <summary>
+    /// Reads the stored session once. Every caller awaits the same read: the layout and the page start together, and
+    /// a page that went on before the read finished would think its user signed out (a reloaded detail page did).
+    /// </summary>
+    public Task LoadAsync() => _loading ??= ReadStoredSessionAsync();
 
-        _loaded = true;
+    private async Task ReadStoredSessionAsync()
+    {
         var json = await (await ModuleAsync()).InvokeAsync<string?>("storageGet", StorageKey);
         if (json is not null)
         {

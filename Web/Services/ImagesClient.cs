@@ -9,6 +9,9 @@ public sealed class ImagesClient(HttpClient http, AuthSession session)
 {
     private DateTimeOffset _renewMediaAccessAfter = DateTimeOffset.MinValue;
 
+    /// <summary>The gallery's order, for moving to the previous and next image from the detail page.</summary>
+    public string[] Listed { get; set; } = [];
+
     public async Task<ImagePage?> ListAsync(int limit, string? cursor)
     {
         await EnsureMediaAccessAsync();

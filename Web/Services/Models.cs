@@ -11,6 +11,10 @@ public sealed record ImageItem(
     public Rendition? Preview =>
         Renditions.Where(r => r.Format == "webp").OrderByDescending(r => r.Width).FirstOrDefault(r => r.Name == "medium")
         ?? Renditions.OrderByDescending(r => r.Width).FirstOrDefault();
+
+    /// <summary>The named renditions of one format, narrowest first; empty when the settings make none of them.</summary>
+    public IReadOnlyList<Rendition> Of(string format, IReadOnlyCollection<string> names) =>
+        [.. Renditions.Where(r => r.Format == format && names.Contains(r.Name)).OrderBy(r => r.Width)];
 }
 
 public sealed record MediaSession(string Prefix, DateTimeOffset ExpiresAt, DateTimeOffset RenewAfter);

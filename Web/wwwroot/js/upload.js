@@ -1,7 +1,9 @@
-// File selection (picker and drag-and-drop) and uploads with progress: HttpClient in WebAssembly reports no
+// File selection (picker, drag-and-drop and paste) and uploads with progress: HttpClient in WebAssembly reports no
 // upload progress, XMLHttpRequest does.
 const files = new Map();
 let nextId = 1;
+
+let stopListening = () => {};
 
 export function init(dropZone, input, dotnet) {
   const add = list => {
@@ -13,15 +15,32 @@ export function init(dropZone, input, dotnet) {
     }
     if (items.length) dotnet.invokeMethodAsync('FilesAdded', items);
   };
-  input.addEventListener('change', () => { add(input.files); input.value = ''; });
-  dropZone.addEventListener('dragover', e => { e.preventDefault(); dropZone.classList.add('dragging'); });
-  dropZone.addEventListener('dragleave', () => dropZone.classList.remove('dragging'));
-  dropZone.addEventListener('drop', e => {
-    e.preventDefault();
-    dropZone.classList.remove('dragging');
-    add(e.dataTransfer.files);
-  });
+  // dragenter and dragleave fire for every child the pointer crosses: count them, so the zone stays lit.
+  let depth = 0;
+  const lit = on => dropZone.classList.toggle('dragging', on);
+  const carriesFiles = e => e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+  const onEnter = e => { if (carriesFiles(e)) { e.preventDefault(); depth++; lit(true); } };
+  const onOver = e => { if (carriesFiles(e)) { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; } };
+  const onLeave = () => { depth = Math.max(0, depth - 1); if (depth === 0) lit(false); };
+  const onDrop = e => { e.preventDefault(); depth = 0; lit(false); add(e.dataTransfer.files); };
+  // An image pasted anywhere on the page (a screenshot, an image copied in another app) is uploaded, unless the
+  // user is pasting into a field.
+  const onPaste = e => {
+    if (e.target.closest && e.target.closest('input:not([type=file]), textarea, [contenteditable]')) return;
+    const pasted = [...(e.clipboardData?.files || [])];
+    if (pasted.length) { e.preventDefault(); add(pasted); }
+  };
+  const onChange = () => { add(input.files); input.value = ''; };
+  input.addEventListener('change', onChange);
+  dropZone.addEventListener('dragenter', onEnter);
+  dropZone.addEventListener('dragover', onOver);
+  dropZone.addEventListener('dragleave', onLeave);
+  dropZone.addEventListener('drop', onDrop);
+  document.addEventListener('paste', onPaste);
+  stopListening = () => document.removeEventListener('paste', onPaste);
 }
+
+export function dispose() { stopListening(); }
 
 // From the headers the response exposes: asking a cross-origin response (S3) for others logs an error.
 function retryAfter(xhr) {
