@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using ImageAspire.ImageService.Images;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
-using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
 namespace ImageAspire.ImageService.Lambda;
@@ -68,12 +68,13 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
 
     // Metrics (EMF lines) and spans (to X-Ray) leave before the sandbox is frozen. The EMF reader first and on its own: it
     // only writes to stdout, and a slow exporter must not use up its time. Bounded, so a slow endpoint costs at most this.
+    // The meter provider is not flushed as a whole: that would collect the EMF reader a second time, and the OTLP metrics
+    // (the local dashboard's only; AWS gets the EMF lines) keep their own export interval.
     private void FlushTelemetry()
     {
         const int timeoutMilliseconds = 2000;
         services.GetService<ImageAspire.ServiceDefaults.EmfMetricReader>()?.Collect(timeoutMilliseconds);
         services.GetService<TracerProvider>()?.ForceFlush(timeoutMilliseconds);
-        services.GetService<MeterProvider>()?.ForceFlush(timeoutMilliseconds);
     }
 
     private async Task<byte[]> InvokeAsync<TContext>(IHttpApplication<TContext> application, LambdaInvocation invocation, CancellationToken cancellationToken)
@@ -83,7 +84,13 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         var envelope = Read(invocation.Payload, LambdaJsonContext.Default.LambdaEventEnvelope);
         if (envelope.IsS3Notification)
         {
-            return await HandleS3EventAsync(Read(invocation.Payload, ImageServiceJsonContext.Default.S3EventNotification), invocation, cancellationToken);
+            var notification = Read(invocation.Payload, ImageServiceJsonContext.Default.S3EventNotification);
+            return await RunConsumerAsync("s3-event", invocation, async () =>
+            {
+                var outcome = await services.GetRequiredService<S3EventProcessor>().ProcessAsync(notification, cancellationToken);
+                // Reported, not swallowed: the invocation fails and Lambda retries the event (processing is idempotent).
+                return outcome.Succeeded ? outcome : throw new LambdaInvocationException(outcome.Describe());
+            }, ImageServiceJsonContext.Default.S3EventOutcome);
         }
 
         if (envelope.IsApiGateway)
@@ -97,12 +104,14 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
 
         if (envelope.IsScheduledEvent)
         {
-            return await HandleSweepAsync(invocation, cancellationToken);
+            return await RunConsumerAsync("sweep", invocation, () => services.GetRequiredService<OrphanSweeper>().SweepAsync(cancellationToken),
+                ImageServiceJsonContext.Default.SweepReport);
         }
 
         if (envelope.IsRedrive)
         {
-            return await HandleRedriveAsync(envelope.StartAfter, invocation, cancellationToken);
+            return await RunConsumerAsync("redrive", invocation, () => services.GetRequiredService<FailedEventRedrive>().RedriveAsync(envelope.StartAfter, cancellationToken),
+                ImageServiceJsonContext.Default.RedriveReport);
         }
 
         throw new LambdaInvocationException("The payload is neither an API Gateway event, an S3 notification, a scheduled event nor a redrive.");
@@ -120,27 +129,10 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         }
     }
 
-    private async Task<byte[]> HandleSweepAsync(LambdaInvocation invocation, CancellationToken cancellationToken)
+    /// <summary>An invocation that is not an HTTP request: a consumer span continuing the invocation's trace, and the report as the response.</summary>
+    private static async Task<byte[]> RunConsumerAsync<TReport>(string spanName, LambdaInvocation invocation, Func<Task<TReport>> work, JsonTypeInfo<TReport> report)
     {
-        using var activity = Processing.ImageTelemetry.Source.StartActivity("sweep", ActivityKind.Consumer, XRayTraceHeader.ParentContext(invocation.TraceId));
-        var report = await services.GetRequiredService<OrphanSweeper>().SweepAsync(cancellationToken);
-        return JsonSerializer.SerializeToUtf8Bytes(report, ImageServiceJsonContext.Default.SweepReport);
-    }
-
-    private async Task<byte[]> HandleRedriveAsync(string? startAfter, LambdaInvocation invocation, CancellationToken cancellationToken)
-    {
-        using var activity = Processing.ImageTelemetry.Source.StartActivity("redrive", ActivityKind.Consumer, XRayTraceHeader.ParentContext(invocation.TraceId));
-        var report = await services.GetRequiredService<FailedEventRedrive>().RedriveAsync(startAfter, cancellationToken);
-        return JsonSerializer.SerializeToUtf8Bytes(report, ImageServiceJsonContext.Default.RedriveReport);
-    }
-
-    private async Task<byte[]> HandleS3EventAsync(S3EventNotification notification, LambdaInvocation invocation, CancellationToken cancellationToken)
-    {
-        using var activity = Processing.ImageTelemetry.Source.StartActivity("s3-event", ActivityKind.Consumer, XRayTraceHeader.ParentContext(invocation.TraceId));
-        var outcome = await services.GetRequiredService<S3EventProcessor>().ProcessAsync(notification, cancellationToken);
-        // Reported, not swallowed: the invocation fails and Lambda retries the event (processing is idempotent).
-        return outcome.Succeeded
-            ? JsonSerializer.SerializeToUtf8Bytes(outcome, ImageServiceJsonContext.Default.S3EventOutcome)
-            : throw new LambdaInvocationException(outcome.Describe());
+        using var activity = Processing.ImageTelemetry.Source.StartActivity(spanName, ActivityKind.Consumer, XRayTraceHeader.ParentContext(invocation.TraceId));
+        return JsonSerializer.SerializeToUtf8Bytes(await work(), report);
     }
 }

@@ -1,5 +1,5 @@
-using System.Text.Json.Nodes;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.LocalAws.Templates;
 
@@ -27,7 +27,10 @@ public static class LocalLambdaExtensions
         var definition = backend.Template.ResourcesOfType("AWS::Lambda::Function").SingleOrDefault(r => r.LogicalId == functionLogicalId)
             ?? throw new TemplateException($"The template has no AWS::Lambda::Function {functionLogicalId}.");
         var context = backend.TemplateContext();
-        string Property(string property, string fallback) => CloudFormationTemplate.Resolve(definition.Properties[property], context)?.ToString() ?? fallback;
+        // A property of the function, by its path ("LoggingConfig", "LogFormat"); null where the template sets none.
+        string? Value(params string[] path) =>
+            CloudFormationTemplate.Resolve(path.Aggregate((JsonNode?)definition.Properties, (node, name) => node?[name]), context)?.ToString();
+        string Property(string property, string fallback) => Value(property) ?? fallback;
         var functionName = Property("FunctionName", functionLogicalId);
         var timeoutSeconds = int.Parse(Property("Timeout", "3"), CultureInfo.InvariantCulture);
 
@@ -43,19 +46,17 @@ public static class LocalLambdaExtensions
             .WaitForCompletion(backend.Provisioning);
 
         // As Lambda tells the runtime its LoggingConfig; and the function's metrics as it logs them in AWS (EMF lines).
-        if (CloudFormationTemplate.Resolve(definition.Properties["LoggingConfig"]?["LogFormat"], context)?.ToString() is { } logFormat)
+        foreach (var (variable, path) in new[]
         {
-            function.WithEnvironment("AWS_LAMBDA_LOG_FORMAT", logFormat);
-        }
-
-        if (CloudFormationTemplate.Resolve(definition.Properties["LoggingConfig"]?["ApplicationLogLevel"], context)?.ToString() is { } logLevel)
+            ("AWS_LAMBDA_LOG_FORMAT", new[] { "LoggingConfig", "LogFormat" }),
+            ("AWS_LAMBDA_LOG_LEVEL", ["LoggingConfig", "ApplicationLogLevel"]),
+            ("Telemetry__EmfNamespace", ["Environment", "Variables", "Telemetry__EmfNamespace"]),
+        })
         {
-            function.WithEnvironment("AWS_LAMBDA_LOG_LEVEL", logLevel);
-        }
-
-        if (CloudFormationTemplate.Resolve(definition.Properties["Environment"]?["Variables"]?["Telemetry__EmfNamespace"], context)?.ToString() is { } emfNamespace)
-        {
-            function.WithEnvironment("Telemetry__EmfNamespace", emfNamespace);
+            if (Value(path) is { } value)
+            {
+                function.WithEnvironment(variable, value);
+            }
         }
 
         function
