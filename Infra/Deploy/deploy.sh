@@ -89,10 +89,19 @@ if ! has_parameter "$path_key"; then
   run bash -c "aws ssm put-parameter --name '$path_key' --type SecureString --value \"\$(openssl rand -base64 32)\""
 fi
 
+echo "== publish the web app"
+run rm -rf "$out/web"
+run dotnet publish "$root/Web/Web.csproj" -c Release -o "$out/web"
+# The CSP allows the import map index.html now carries by its hash, and keeps the previous deploy's until the next one:
+# the stack (and CloudFront's headers) changes before the new index.html is uploaded.
+if $dry_run; then script_sources="'sha256-<import map of index.html>'"; else script_sources=$(bash "$root/Infra/Deploy/csp-script-sources.sh" "$out/web/wwwroot/index.html"); fi
+previous_sources=$(stack_parameter WebScriptSources); previous_sources=${previous_sources%% *}
+if [ -n "$previous_sources" ] && [[ " $script_sources " != *" $previous_sources "* ]]; then script_sources="$script_sources $previous_sources"; fi
+
 echo "== deploy the stack $stack"
 run aws cloudformation deploy --stack-name "$stack" --template-file "$root/Infra/Deploy/template.yaml" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-  --parameter-overrides AppName=$app Stage="$stage" CodeS3Bucket="$artifacts" CodeS3Key="$key" \
+  --parameter-overrides AppName=$app Stage="$stage" CodeS3Bucket="$artifacts" CodeS3Key="$key" WebScriptSources="$script_sources" \
   MediaKeyVersion="$version" MediaPublicKeyPem="$public_key" "${previous[@]}"
 
 site=$(output SiteUrl); distribution=$(output DistributionId); web_bucket=$(output WebBucketName)
@@ -104,20 +113,21 @@ if ! $dry_run && [ "$(aws xray get-trace-segment-destination --query Destination
   echo "warning: CloudWatch Transaction Search is off in $region: the function's traces are refused until it is on (README, Operating in production)" >&2
 fi
 
-echo "== publish the web app"
-run rm -rf "$out/web"
-run dotnet publish "$root/Web/Web.csproj" -c Release -o "$out/web"
 settings="{ \"Cognito\": { \"Endpoint\": \"https://cognito-idp.$region.amazonaws.com/\", \"Region\": \"$region\", \"UserPoolId\": \"$pool\", \"ClientId\": \"$client\" } }"
 echo "appsettings.json: $settings"
 run bash -c "printf '%s\n' '$settings' > '$out/web/wwwroot/appsettings.json'"
 
 echo "== upload the site to s3://$web_bucket"
-# File names are not fingerprinted (the CSP forbids the inline import map fingerprinting needs), so every file
-# is revalidated; CloudFront compresses on the fly, so the precompressed copies stay behind.
-run aws s3 sync "$out/web/wwwroot" "s3://$web_bucket" --delete --only-show-errors \
-  --exclude "*.br" --exclude "*.gz" --exclude "*.wasm" --cache-control "no-cache"
+# The runtime's files carry content fingerprints in their names: cached for a year and not asked for again. They go
+# up first, and earlier ones stay (a page loaded before this deploy may still fetch them). The rest, index.html with
+# its import map, the runtime configuration and the app's own CSS and JS, is revalidated on every visit. CloudFront
+# compresses on the fly, so the precompressed copies stay behind.
+run aws s3 sync "$out/web/wwwroot/_framework" "s3://$web_bucket/_framework" --only-show-errors \
+  --exclude "*.br" --exclude "*.gz" --exclude "*.wasm" --cache-control "public, max-age=31536000, immutable"
 run aws s3 cp "$out/web/wwwroot/_framework" "s3://$web_bucket/_framework" --recursive --only-show-errors \
-  --exclude "*" --include "*.wasm" --content-type "application/wasm" --cache-control "no-cache"
+  --exclude "*" --include "*.wasm" --content-type "application/wasm" --cache-control "public, max-age=31536000, immutable"
+run aws s3 sync "$out/web/wwwroot" "s3://$web_bucket" --delete --only-show-errors \
+  --exclude "*.br" --exclude "*.gz" --exclude "_framework/*" --cache-control "no-cache"
 run aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/*"
 
 echo "== done: $site"

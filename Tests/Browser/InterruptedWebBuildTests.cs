@@ -47,7 +47,9 @@ public sealed class InterruptedWebBuildTests(WebAppHostFixture fixture)
 
         // The build made its compressed files again, and the runtime goes out brotli-compressed and whole.
         using var http = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None });
-        var wasm = new Uri(site, "_framework/dotnet.native.wasm");
+        // The runtime's name carries its content fingerprint (dotnet.native.<fingerprint>.wasm).
+        var runtime = Path.GetFileName(Assert.Single(Directory.GetFiles(Path.Combine(output, "wwwroot", "_framework"), "dotnet.native.*.wasm")));
+        var wasm = new Uri(site, $"_framework/{runtime}");
         using (var request = new HttpRequestMessage(HttpMethod.Get, wasm))
         {
             request.Headers.AcceptEncoding.ParseAdd("br");
@@ -67,7 +69,7 @@ public sealed class InterruptedWebBuildTests(WebAppHostFixture fixture)
         }
 
         // Should an empty variant appear anyway, the edge serves the file itself and says so in its log.
-        var served = Path.Combine(output, "wwwroot", "_framework", "dotnet.native.wasm");
+        var served = Path.Combine(output, "wwwroot", "_framework", runtime);
         await File.WriteAllBytesAsync(served + ".br", [], cancellationToken);
         using (var request = new HttpRequestMessage(HttpMethod.Get, wasm))
         {

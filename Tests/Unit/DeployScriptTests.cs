@@ -20,8 +20,19 @@ public sealed class DeployScriptTests
             "+ aws cloudformation deploy --stack-name imageaspire-qa", "--parameter-overrides AppName=imageaspire Stage=qa CodeS3Bucket=artifact-bucket",
             "Web.csproj", "\"Region\": \"eu-west-1\"", "appsettings.json",
             "+ aws s3 sync", "--content-type application/wasm", "+ aws cloudfront create-invalidation",
+            "WebScriptSources=\\'sha256-",
         ];
         Assert.All(steps, step => Assert.Contains(step, output, StringComparison.Ordinal));
+
+        // The web app is published first: its import map's hash goes into the stack's CSP. Its fingerprinted files
+        // go up before the index.html that names them, and only the rest is revalidated.
+        Assert.True(output.IndexOf("Web.csproj", StringComparison.Ordinal) < output.IndexOf("+ aws cloudformation deploy", StringComparison.Ordinal), output);
+        var uploads = output.Split('\n').Where(l => l.StartsWith("+ aws s3 sync", StringComparison.Ordinal) || l.StartsWith("+ aws s3 cp", StringComparison.Ordinal) && l.Contains("_framework", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, uploads.Count);
+        Assert.All(uploads.Take(2), u => Assert.Contains("_framework", u, StringComparison.Ordinal));
+        Assert.All(uploads.Take(2), u => Assert.Contains("immutable", u, StringComparison.Ordinal));
+        Assert.All(uploads.Take(2), u => Assert.DoesNotContain("--delete", u, StringComparison.Ordinal));
+        Assert.Contains("--exclude _framework/\\* --cache-control no-cache", uploads[2], StringComparison.Ordinal);
         Assert.False(Directory.Exists(Repository.PathOf("artifacts", "deploy", "web")) && File.GetLastWriteTimeUtc(Repository.PathOf("artifacts", "deploy", "web")) > DateTime.UtcNow.AddMinutes(-1),
             "the dry run must not build anything");
     }

@@ -1,4 +1,5 @@
 using ImageAspire.LocalEdge;
+using ImageAspire.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -59,6 +60,41 @@ public sealed class EdgeStaticSiteTests : IDisposable
 
         var index = (await GetAsync("/")).Headers.ETag.ToString();
         Assert.Equal(304, (await GetAsync("/images/01JEXAMPLE", ("If-None-Match", index))).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_runtimes_fingerprinted_files_are_immutable_and_the_rest_is_revalidated()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "_framework"));
+        File.WriteAllText(Path.Combine(_root, "_framework", "dotnet.abcdefghij.js"), "export {};");
+
+        Assert.Equal("public, max-age=31536000, immutable", (await GetAsync("/_framework/dotnet.abcdefghij.js")).Headers.CacheControl.ToString());
+        Assert.Equal("no-cache", (await GetAsync("/")).Headers.CacheControl.ToString());
+        Assert.Equal("no-cache", (await GetAsync("/images/01JEXAMPLE")).Headers.CacheControl.ToString());
+        Assert.Equal("no-cache", (await GetAsync("/css/app.css")).Headers.CacheControl.ToString());
+    }
+
+    [Fact]
+    public async Task The_csp_hashes_of_inline_scripts_are_the_deploy_scripts_and_follow_a_rebuilt_index()
+    {
+        // Two inline scripts (one with non-ASCII text and a newline), one external script that must not count.
+        var html = "<!DOCTYPE html><head><script type=\"importmap\">{\n  \"imports\": { \"./a.js\": \"./a.x1.js\" } }</script>"
+            + "<script src=\"_framework/blazor.webassembly.js\"></script></head><body><SCRIPT>console.log('Grüße');</SCRIPT></body>";
+        var index = Path.Combine(_root, "index.html");
+        await File.WriteAllTextAsync(index, html, TestContext.Current.CancellationToken);
+
+        var sources = InlineScripts.CspSources(html);
+        var (exitCode, output) = await Repository.RunAsync("bash", [Repository.PathOf("Infra", "Deploy", "csp-script-sources.sh"), index], Repository.Root, TestContext.Current.CancellationToken);
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(sources, output.Trim());
+        Assert.Equal(2, sources.Split(' ').Length);
+        // The browser's own computation for the first: SHA-256 of the element's text, base64.
+        Assert.StartsWith($"'sha256-{Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("{\n  \"imports\": { \"./a.js\": \"./a.x1.js\" } }"u8))}'", sources, StringComparison.Ordinal);
+
+        Assert.Equal(sources, InlineScripts.CspSourcesOf(_root));
+        await File.WriteAllTextAsync(index, "<script type=\"importmap\">{}</script>", TestContext.Current.CancellationToken);
+        File.SetLastWriteTimeUtc(index, DateTime.UtcNow.AddMinutes(1));
+        Assert.Equal(InlineScripts.CspSources("<script type=\"importmap\">{}</script>"), InlineScripts.CspSourcesOf(_root));
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

@@ -158,6 +158,22 @@ public sealed class TemplatePolicyTests
     }
 
     [Fact]
+    public void Scripts_run_only_from_the_site_and_by_hash_never_inline_at_large()
+    {
+        var policy = Template.Resources.Single(r => r.LogicalId == "SecurityHeadersPolicy").Properties["ResponseHeadersPolicyConfig"]!["SecurityHeadersConfig"]!;
+        var csp = (string)policy["ContentSecurityPolicy"]!["ContentSecurityPolicy"]!["Fn::Sub"]!;
+        var scriptSrc = csp.Split(';', StringSplitOptions.TrimEntries).Single(d => d.StartsWith("script-src ", StringComparison.Ordinal));
+        Assert.Equal("script-src 'self' 'wasm-unsafe-eval' ${WebScriptSources}", scriptSrc);
+
+        // The parameter takes hash sources only (deploy.sh passes the new and the previous import map's).
+        var pattern = new System.Text.RegularExpressions.Regex((string)Template.Root["Parameters"]!["WebScriptSources"]!["AllowedPattern"]!);
+        Assert.Matches(pattern, "'sha256-l9AaelCPQeKJgMhcaxHqIkK3figIJMsBkXOvnflou14=' 'sha256-wTzW7KxHR0vkx9SPVQRul+WenwGniLQ+kR9m25EaMf0='");
+        Assert.Matches(pattern, string.Empty);
+        Assert.DoesNotMatch(pattern, "'unsafe-inline'");
+        Assert.DoesNotMatch(pattern, "'sha256-l9AaelCPQeKJgMhcaxHqIkK3figIJMsBkXOvnflou14=' https://evil.example");
+    }
+
+    [Fact]
     public void Media_requires_signed_access_through_the_templates_key_group()
     {
         var config = Template.ResourcesOfType("AWS::CloudFront::Distribution").Single().Properties["DistributionConfig"]!;

@@ -8,7 +8,11 @@ builder.AddServiceDefaults();
 
 var settings = builder.Configuration.GetSection("Edge").Get<EdgeSettings>() ?? throw new InvalidOperationException("The Edge section is required.");
 var template = CloudFormationTemplate.Load(settings.Template);
-var definition = EdgeDefinition.FromTemplate(template, new TemplateContext(template, new Dictionary<string, string> { ["Stage"] = settings.Stage }));
+var definition = EdgeDefinition.FromTemplate(template, new TemplateContext(template, new Dictionary<string, string>
+{
+    ["Stage"] = settings.Stage,
+    ["WebScriptSources"] = InlineScripts.Placeholder,
+}));
 builder.Services.AddSingleton(definition);
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(new SignedAccess(settings.TrustedKeys.ToDictionary(k => k.Key, k =>

@@ -11,6 +11,8 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next, EdgeDefiniti
             : h.Value,
         StringComparer.OrdinalIgnoreCase);
 
+    private readonly string _webRoot = settings.WebRoot;
+
     public Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -18,7 +20,9 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next, EdgeDefiniti
         {
             foreach (var (name, value) in _headers)
             {
-                context.Response.Headers[name] = value;
+                context.Response.Headers[name] = value.Contains(InlineScripts.Placeholder, StringComparison.Ordinal)
+                    ? value.Replace(InlineScripts.Placeholder, InlineScripts.CspSourcesOf(_webRoot), StringComparison.Ordinal)
+                    : value;
             }
 
             return Task.CompletedTask;

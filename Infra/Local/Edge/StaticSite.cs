@@ -18,6 +18,11 @@ public static class StaticSite
 
     private static readonly (string Encoding, string Extension)[] Encodings = [("br", ".br"), ("gzip", ".gz")];
 
+    public const string Immutable = "public, max-age=31536000, immutable";
+
+    public static string CacheControlOf(string path) =>
+        path.StartsWith("/_framework/", StringComparison.Ordinal) ? Immutable : "no-cache";
+
     public static async Task ServeAsync(HttpContext context, EdgeSettings settings, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -47,8 +52,9 @@ public static class StaticSite
 
         response.ContentType = ContentTypes.TryGetContentType(file, out var type) ? type : "application/octet-stream";
         response.Headers.Vary = "Accept-Encoding";
-        // File names are not fingerprinted (see Web.csproj): everything is revalidated.
-        response.Headers.CacheControl = "no-cache";
+        // As deploy.sh uploads them: the runtime's files have content fingerprints in their names and never change;
+        // everything else (index.html with its import map, the app's own CSS and JS) is revalidated.
+        response.Headers.CacheControl = CacheControlOf(path);
         response.Headers.LastModified = File.GetLastWriteTimeUtc(file).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var accepts = request.Headers.AcceptEncoding.ToString();
         var identityLength = new FileInfo(file).Length;
