@@ -68,16 +68,10 @@ public sealed class AsyncInvocations(
                 return;
             }
 
-            if (attempts > config.MaximumRetryAttempts)
+            var (delay, givenUp) = AfterFailure(config, attempts, accepted, time.GetUtcNow());
+            if (givenUp is not null)
             {
-                condition = "RetriesExhausted";
-                break;
-            }
-
-            var delay = config.RetryDelay * Math.Pow(2, attempts - 1);
-            if (time.GetUtcNow() + delay - accepted > config.MaximumEventAge)
-            {
-                condition = "EventAgeExceeded";
+                condition = givenUp;
                 break;
             }
 
@@ -90,6 +84,22 @@ public sealed class AsyncInvocations(
         {
             await WriteRecordAsync(bucket, Record(requestId, payload, result, condition, attempts), requestId);
         }
+    }
+
+    /// <summary>
+    /// After attempt <paramref name="attempts"/> failed: the wait before the next one, or the condition Lambda records
+    /// when there is none (every retry used, or the event would be older than its maximum age by the next attempt).
+    /// </summary>
+    public static (TimeSpan Delay, string? GiveUpCondition) AfterFailure(AsyncInvokeConfig config, int attempts, DateTimeOffset accepted, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (attempts > config.MaximumRetryAttempts)
+        {
+            return (TimeSpan.Zero, "RetriesExhausted");
+        }
+
+        var delay = config.RetryDelay * Math.Pow(2, attempts - 1);
+        return now + delay - accepted > config.MaximumEventAge ? (TimeSpan.Zero, "EventAgeExceeded") : (delay, null);
     }
 
     /// <summary>The invocation record Lambda sends to an on-failure destination.</summary>
