@@ -118,16 +118,18 @@ echo "appsettings.json: $settings"
 run bash -c "printf '%s\n' '$settings' > '$out/web/wwwroot/appsettings.json'"
 
 echo "== upload the site to s3://$web_bucket"
-# The runtime's files carry content fingerprints in their names: cached for a year and not asked for again. They go
-# up first, and earlier ones stay (a page loaded before this deploy may still fetch them). The rest, index.html with
-# its import map, the runtime configuration and the app's own CSS and JS, is revalidated on every visit. CloudFront
-# compresses on the fly, so the precompressed copies stay behind.
-run aws s3 sync "$out/web/wwwroot/_framework" "s3://$web_bucket/_framework" --only-show-errors \
-  --exclude "*.br" --exclude "*.gz" --exclude "*.wasm" --cache-control "public, max-age=31536000, immutable"
+# Every file of the app but index.html carries a content fingerprint in its name (the SDK's for the runtime,
+# Web.csproj's for the app's CSS and JS): cached for a year and not asked for again. They go up first, and earlier
+# ones stay (a page loaded before this deploy may still fetch them). index.html, whose import map names them, and
+# the runtime configuration go last and are revalidated on every visit. CloudFront compresses on the fly, so the
+# precompressed copies stay behind.
+run aws s3 sync "$out/web/wwwroot" "s3://$web_bucket" --only-show-errors \
+  --exclude "*.br" --exclude "*.gz" --exclude "*.wasm" --exclude index.html --exclude appsettings.json \
+  --cache-control "public, max-age=31536000, immutable"
 run aws s3 cp "$out/web/wwwroot/_framework" "s3://$web_bucket/_framework" --recursive --only-show-errors \
   --exclude "*" --include "*.wasm" --content-type "application/wasm" --cache-control "public, max-age=31536000, immutable"
-run aws s3 sync "$out/web/wwwroot" "s3://$web_bucket" --delete --only-show-errors \
-  --exclude "*.br" --exclude "*.gz" --exclude "_framework/*" --cache-control "no-cache"
+run aws s3 cp "$out/web/wwwroot/appsettings.json" "s3://$web_bucket/appsettings.json" --only-show-errors --cache-control "no-cache"
+run aws s3 cp "$out/web/wwwroot/index.html" "s3://$web_bucket/index.html" --only-show-errors --cache-control "no-cache"
 run aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/*"
 
 echo "== done: $site"

@@ -25,14 +25,15 @@ public sealed class DeployScriptTests
         Assert.All(steps, step => Assert.Contains(step, output, StringComparison.Ordinal));
 
         // The web app is published first: its import map's hash goes into the stack's CSP. Its fingerprinted files
-        // go up before the index.html that names them, and only the rest is revalidated.
+        // go up before the index.html that names them, and only index.html and the runtime configuration are revalidated.
         Assert.True(output.IndexOf("Web.csproj", StringComparison.Ordinal) < output.IndexOf("+ aws cloudformation deploy", StringComparison.Ordinal), output);
-        var uploads = output.Split('\n').Where(l => l.StartsWith("+ aws s3 sync", StringComparison.Ordinal) || l.StartsWith("+ aws s3 cp", StringComparison.Ordinal) && l.Contains("_framework", StringComparison.Ordinal)).ToList();
-        Assert.Equal(3, uploads.Count);
-        Assert.All(uploads.Take(2), u => Assert.Contains("_framework", u, StringComparison.Ordinal));
+        var uploads = output.Split('\n').Where(l => l.StartsWith("+ aws s3 sync", StringComparison.Ordinal) || l.StartsWith("+ aws s3 cp", StringComparison.Ordinal) && l.Contains("/web/wwwroot", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, uploads.Count);
         Assert.All(uploads.Take(2), u => Assert.Contains("immutable", u, StringComparison.Ordinal));
-        Assert.All(uploads.Take(2), u => Assert.DoesNotContain("--delete", u, StringComparison.Ordinal));
-        Assert.Contains("--exclude _framework/\\* --cache-control no-cache", uploads[2], StringComparison.Ordinal);
+        Assert.Contains("--exclude index.html --exclude appsettings.json", uploads[0], StringComparison.Ordinal);
+        Assert.EndsWith("/index.html --only-show-errors --cache-control no-cache", uploads[3], StringComparison.Ordinal);
+        Assert.Contains("/appsettings.json --only-show-errors --cache-control no-cache", uploads[2], StringComparison.Ordinal);
+        Assert.DoesNotContain(uploads, u => u.Contains("--delete", StringComparison.Ordinal));
         Assert.False(Directory.Exists(Repository.PathOf("artifacts", "deploy", "web")) && File.GetLastWriteTimeUtc(Repository.PathOf("artifacts", "deploy", "web")) > DateTime.UtcNow.AddMinutes(-1),
             "the dry run must not build anything");
     }

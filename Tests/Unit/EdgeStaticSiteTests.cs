@@ -34,7 +34,7 @@ public sealed class EdgeStaticSiteTests : IDisposable
             Assert.Equal(304, again.StatusCode);
             Assert.Equal(string.Empty, again.Body);
             Assert.Equal(etag, again.Headers.ETag.ToString());
-            Assert.Equal("no-cache", again.Headers.CacheControl.ToString());
+            Assert.Equal(StaticSite.Immutable, again.Headers.CacheControl.ToString());
         }
 
         Assert.Equal(200, (await GetAsync("/css/app.css", ("If-None-Match", "\"other\""))).StatusCode);
@@ -63,15 +63,16 @@ public sealed class EdgeStaticSiteTests : IDisposable
     }
 
     [Fact]
-    public async Task The_runtimes_fingerprinted_files_are_immutable_and_the_rest_is_revalidated()
+    public async Task The_fingerprinted_files_are_immutable_and_only_the_index_is_revalidated()
     {
         Directory.CreateDirectory(Path.Combine(_root, "_framework"));
         File.WriteAllText(Path.Combine(_root, "_framework", "dotnet.abcdefghij.js"), "export {};");
 
         Assert.Equal("public, max-age=31536000, immutable", (await GetAsync("/_framework/dotnet.abcdefghij.js")).Headers.CacheControl.ToString());
+        Assert.Equal("public, max-age=31536000, immutable", (await GetAsync("/css/app.css")).Headers.CacheControl.ToString());
         Assert.Equal("no-cache", (await GetAsync("/")).Headers.CacheControl.ToString());
+        Assert.Equal("no-cache", (await GetAsync("/index.html")).Headers.CacheControl.ToString());
         Assert.Equal("no-cache", (await GetAsync("/images/01JEXAMPLE")).Headers.CacheControl.ToString());
-        Assert.Equal("no-cache", (await GetAsync("/css/app.css")).Headers.CacheControl.ToString());
     }
 
     [Fact]

@@ -20,8 +20,7 @@ public static class StaticSite
 
     public const string Immutable = "public, max-age=31536000, immutable";
 
-    public static string CacheControlOf(string path) =>
-        path.StartsWith("/_framework/", StringComparison.Ordinal) ? Immutable : "no-cache";
+    public static string CacheControlOf(string path) => path is "/index.html" or "/appsettings.json" ? "no-cache" : Immutable;
 
     public static async Task ServeAsync(HttpContext context, EdgeSettings settings, ILogger logger)
     {
@@ -52,8 +51,8 @@ public static class StaticSite
 
         response.ContentType = ContentTypes.TryGetContentType(file, out var type) ? type : "application/octet-stream";
         response.Headers.Vary = "Accept-Encoding";
-        // As deploy.sh uploads them: the runtime's files have content fingerprints in their names and never change;
-        // everything else (index.html with its import map, the app's own CSS and JS) is revalidated.
+        // As deploy.sh uploads them: every file of the published app has a content fingerprint in its name (the SDK's,
+        // or Web.csproj's FingerprintAppAssets) and never changes; index.html, which names them, is revalidated.
         response.Headers.CacheControl = CacheControlOf(path);
         response.Headers.LastModified = File.GetLastWriteTimeUtc(file).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var accepts = request.Headers.AcceptEncoding.ToString();
