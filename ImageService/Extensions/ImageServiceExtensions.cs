@@ -6,6 +6,7 @@ using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Media;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
+using ImageAspire.ImageService.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ public static class ImageServiceExtensions
     /// <summary>Everything the image service needs: options, AWS clients, stores, the pipeline, auth, problem details.</summary>
     public static IHostApplicationBuilder AddImageServices(this IHostApplicationBuilder builder)
     {
+        builder.AddImageServiceTelemetry();
         var services = builder.Services;
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ImageAspire.ImageService.ImageServiceJsonContext.Default));
         services.AddProblemDetails();

@@ -73,7 +73,7 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
     private void FlushTelemetry()
     {
         const int timeoutMilliseconds = 2000;
-        services.GetService<ImageAspire.ServiceDefaults.EmfMetricReader>()?.Collect(timeoutMilliseconds);
+        services.GetService<ImageAspire.ImageService.Telemetry.EmfMetricReader>()?.Collect(timeoutMilliseconds);
         services.GetService<TracerProvider>()?.ForceFlush(timeoutMilliseconds);
     }
 

@@ -4,12 +4,12 @@ using System.Diagnostics.Metrics;
 namespace ImageAspire.ImageService.Processing;
 
 /// <summary>
-/// The service's own spans (upload, store, pipeline stages, S3 events, sweeps) and metrics, exported by ServiceDefaults
+/// The service's own spans (upload, store, pipeline stages, S3 events, sweeps) and metrics, exported (see ImageServiceTelemetry)
 /// under the name <c>ImageAspire</c>.
 /// </summary>
 public static class ImageTelemetry
 {
-    public const string Name = Microsoft.Extensions.Hosting.Extensions.TelemetrySourceName;
+    public const string Name = "ImageAspire";
 
     public static readonly ActivitySource Source = new(Name);
 

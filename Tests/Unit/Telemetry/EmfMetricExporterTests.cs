@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
-using ImageAspire.ServiceDefaults;
+using ImageAspire.ImageService.Telemetry;
 using Microsoft.Extensions.Time.Testing;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;

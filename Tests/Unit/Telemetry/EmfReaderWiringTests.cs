@@ -3,11 +3,11 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using ImageAspire.ServiceDefaults;
+using ImageAspire.ImageService.Telemetry;
 
 namespace ImageAspire.Tests.Unit.Telemetry;
 
-/// <summary>The EMF reader as the service defaults register it, beside an OTLP exporter that never answers.</summary>
+/// <summary>The EMF reader as the service registers it, beside an OTLP exporter that never answers.</summary>
 [Collection(ConsoleOutput.Name)]
 public sealed class EmfReaderWiringTests
 {
@@ -25,10 +25,11 @@ public sealed class EmfReaderWiringTests
             var builder = Host.CreateApplicationBuilder();
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
-                [Extensions.EmfNamespaceKey] = "imageaspire/test",
+                [ImageServiceTelemetry.EmfNamespaceKey] = "imageaspire/test",
                 ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{((IPEndPoint)blackhole.LocalEndpoint).Port}",
             });
             builder.ConfigureOpenTelemetry();
+            builder.AddImageServiceTelemetry();
             using var host = builder.Build();
             host.Start();
             ImageAspire.ImageService.Processing.ImageTelemetry.ImagesProcessed.Add(1);

@@ -3,7 +3,7 @@ using System.Text.Json;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 
-namespace ImageAspire.ServiceDefaults;
+namespace ImageAspire.ImageService.Telemetry;
 
 /// <summary>
 /// The reader of <see cref="EmfMetricExporter"/>: delta temporality (each collection holds what was recorded since the
