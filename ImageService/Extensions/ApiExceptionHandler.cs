@@ -12,11 +12,14 @@ namespace ImageAspire.ImageService.Extensions;
 /// Turns what escapes an endpoint into a problem detail with the right status: bad requests stay 4xx,
 /// an unavailable dependency or a full pipeline is a 503 with Retry-After, never a bare 500.
 /// </summary>
-public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+public sealed class ApiExceptionHandler(IProblemDetailsService problems, Microsoft.Extensions.Options.IOptions<StorageOptions> storage, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
+        var deadlines = storage.Value.Deadlines;
+        var busy = (int?)deadlines.BusyRetryAfter.TotalSeconds;
+        var unavailable = (int?)deadlines.StorageRetryAfter.TotalSeconds;
         var (status, title, detail, retryAfter) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == 413 ? "The request is too large" : "Bad request", bad.Message, (int?)null),
@@ -28,11 +31,11 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             InvalidCursorException cursor => (400, "Invalid cursor", cursor.Message, null),
             UploadNotFoundException notUploaded => (409, "Not uploaded yet", notUploaded.Message, null),
             UnauthorizedAccessException => (401, "Unauthorized", "The token's subject is not usable.", null),
-            PipelineBusyException busy => (503, "Busy", busy.Message, 2),
-            UploadInProgressException inProgress => (503, "Upload in progress", inProgress.Message, 2),
+            PipelineBusyException full => (503, "Busy", full.Message, busy),
+            UploadInProgressException inProgress => (503, "Upload in progress", inProgress.Message, busy),
             AmazonServiceException or AmazonClientException or HttpRequestException or TimeoutException
                 or TaskCanceledException when !httpContext.RequestAborted.IsCancellationRequested
-                => (503, "Storage unavailable", "A storage service did not answer; nothing was changed. Retry shortly.", 5),
+                => (503, "Storage unavailable", "A storage service did not answer; nothing was changed. Retry shortly.", unavailable),
             _ => (0, string.Empty, string.Empty, null),
         };
         if (status == 0)

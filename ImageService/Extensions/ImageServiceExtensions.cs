@@ -28,7 +28,8 @@ public static class ImageServiceExtensions
         services.AddPerUserRateLimiting();
         services.AddSingleton(TimeProvider.System);
 
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateWith(new StorageOptionsValidator()).ValidateOnStart();
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName)
+            .ValidateWith(new StorageOptionsValidator()).ValidateWith(new StorageDeadlinesValidator()).ValidateOnStart();
         services.AddOptions<ProcessingOptions>().BindConfiguration(ProcessingOptions.SectionName).ValidateWith(new ProcessingOptionsValidator()).ValidateOnStart();
 
         // Multipart uploads: room for the configured number of files at the configured size, nothing more.
@@ -42,8 +43,8 @@ public static class ImageServiceExtensions
             form.MultipartHeadersLengthLimit = 8 * 1024;
         });
 
-        services.AddSingleton<IAmazonS3>(_ => CreateS3Client(builder.Configuration));
-        services.AddSingleton<IAmazonDynamoDB>(_ => CreateDynamoDbClient(builder.Configuration));
+        services.AddSingleton<IAmazonS3>(sp => CreateS3Client(builder.Configuration, sp.GetRequiredService<IOptions<StorageOptions>>().Value.Deadlines));
+        services.AddSingleton<IAmazonDynamoDB>(sp => CreateDynamoDbClient(builder.Configuration, sp.GetRequiredService<IOptions<StorageOptions>>().Value.Deadlines));
         services.AddSingleton<IObjectStore, S3ObjectStore>();
         services.AddSingleton<IImageMetadataStore, DynamoDbImageMetadataStore>();
         services.AddSingleton<ISettingsStore, DynamoDbSettingsStore>();
@@ -84,9 +85,9 @@ public static class ImageServiceExtensions
     // Endpoints come from the standard AWS_ENDPOINT_URL_<SERVICE> variables (set locally by the AppHost);
     // credentials and region from the default chain (environment, Lambda role). Short timeouts and few retries:
     // an unavailable dependency should turn into a quick 503, not a hung request.
-    private static AmazonS3Client CreateS3Client(IConfiguration configuration)
+    private static AmazonS3Client CreateS3Client(IConfiguration configuration, StorageDeadlines deadlines)
     {
-        var config = new AmazonS3Config { Timeout = TimeSpan.FromSeconds(8), MaxErrorRetry = 1 };
+        var config = new AmazonS3Config { Timeout = deadlines.S3Timeout, MaxErrorRetry = 1 };
         if (configuration["AWS_ENDPOINT_URL_S3"] is { Length: > 0 } endpoint)
         {
             config.ServiceURL = endpoint;
@@ -97,9 +98,9 @@ public static class ImageServiceExtensions
         return new AmazonS3Client(config);
     }
 
-    private static AmazonDynamoDBClient CreateDynamoDbClient(IConfiguration configuration)
+    private static AmazonDynamoDBClient CreateDynamoDbClient(IConfiguration configuration, StorageDeadlines deadlines)
     {
-        var config = new AmazonDynamoDBConfig { Timeout = TimeSpan.FromSeconds(5), MaxErrorRetry = 1 };
+        var config = new AmazonDynamoDBConfig { Timeout = deadlines.DynamoDbTimeout, MaxErrorRetry = 1 };
         if (configuration["AWS_ENDPOINT_URL_DYNAMODB"] is { Length: > 0 } endpoint)
         {
             config.ServiceURL = endpoint;

@@ -22,11 +22,7 @@ public sealed class DirectUploads(
     TimeProvider time,
     ILogger<DirectUploads> logger)
 {
-    /// <summary>The writes; with <see cref="ResolveBudget"/> and the removal they end well inside API Gateway's 29 s.</summary>
-    public static readonly TimeSpan StoreBudget = TimeSpan.FromSeconds(12);
-
-    /// <summary>Learning a lost answer's outcome.</summary>
-    public static readonly TimeSpan ResolveBudget = TimeSpan.FromSeconds(7);
+    private StorageDeadlines Deadlines => storage.Value.Deadlines;
 
     public async Task<ImageRecord> UploadAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
@@ -65,14 +61,14 @@ public sealed class DirectUploads(
             UpdatedAt = now,
         };
 
-        var staged = new StagedObjects(objects, time, logger);
+        var staged = new StagedObjects(objects, Deadlines.RemovalBudget, time, logger);
         Exception? failure = null;
         var createSent = false;
         using (ImageTelemetry.Source.StartActivity("store"))
         {
             try
             {
-                var created = await StorageCalls.WithinAsync(StoreBudget, time, async budget =>
+                var created = await StorageCalls.WithinAsync(Deadlines.StoreBudget, time, async budget =>
                 {
                     await staged.PutAsync(storage.Value.OriginalsBucket, image.OriginalKey, data, image.ContentType, null,
                         new Dictionary<string, string> { ["sha256"] = image.Sha256 }, budget);
@@ -117,7 +113,7 @@ public sealed class DirectUploads(
         ArgumentNullException.ThrowIfNull(stored);
         foreach (var image in stored)
         {
-            if (await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, budget => remover.RemoveAsync(owner, image.Id, budget)) is not null)
+            if (await StorageCalls.TryWithinAsync(Deadlines.RemovalBudget, time, budget => remover.RemoveAsync(owner, image.Id, budget)) is not null)
             {
                 refused.Add(owner, image.Id);
             }
@@ -126,7 +122,7 @@ public sealed class DirectUploads(
 
     private async Task<(CommitOutcome, ImageRecord?)> ResolveAsync(string owner, string id)
     {
-        using var budget = new CancellationTokenSource(ResolveBudget, time);
+        using var budget = new CancellationTokenSource(Deadlines.ResolveBudget, time);
         return await resolver.ResolveCreateAsync(owner, id, budget.Token);
     }
 

@@ -32,7 +32,7 @@ public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore obje
             {
                 // The tombstone may have been written. Without knowing, the objects must stay.
                 ImageRecord? now = null;
-                await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, async budget => now = await metadata.GetAsync(owner, id, budget));
+                await StorageCalls.TryWithinAsync(storage.Value.Deadlines.RemovalBudget, time, async budget => now = await metadata.GetAsync(owner, id, budget));
                 if (now is not { Status: ImageStatus.Discarded })
                 {
                     throw;
@@ -50,7 +50,7 @@ public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore obje
 
             if (discarded)
             {
-                if (await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, budget => RemoveObjectsAsync(owner, id, budget)) is { } failure)
+                if (await StorageCalls.TryWithinAsync(storage.Value.Deadlines.RemovalBudget, time, budget => RemoveObjectsAsync(owner, id, budget)) is { } failure)
                 {
                     logger.LogWarning(failure, "Could not remove the objects of image {ImageId} yet; the sweeper will", id);
                 }

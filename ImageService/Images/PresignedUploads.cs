@@ -24,16 +24,9 @@ public sealed class PresignedUploads(
     TimeProvider time,
     ILogger<PresignedUploads> logger)
 {
-    /// <summary>
-    /// The storage calls of one processing, up to and including the commit: with <see cref="DirectUploads.ResolveBudget"/>
-    /// and the removal after a failed commit, an answer comes inside API Gateway's 29 s even while storage stalls.
-    /// </summary>
-    public static readonly TimeSpan ProcessingStorageBudget = TimeSpan.FromSeconds(15);
+    private StorageDeadlines Deadlines => storage.Value.Deadlines;
 
-    /// <summary>One storage call outside the commit (the item, the object's head, the claim, the original).</summary>
-    private static readonly TimeSpan CallCap = TimeSpan.FromSeconds(6);
-
-    private static readonly TimeSpan WaitForOtherWorker = TimeSpan.FromSeconds(10);
+    private TimeSpan CallCap => Deadlines.CallCap;
 
     private ProcessingOptions Limits => processing.Value;
 
@@ -76,7 +69,7 @@ public sealed class PresignedUploads(
 
         // A failed condition on a new id is the SDK retrying our own applied create. (A create that lands after a
         // 503 leaves an upload nobody was told of: it reads Failed once its URL expired.)
-        var budget = new StorageBudget(ProcessingStorageBudget, time);
+        var budget = NewBudget();
         if (!await budget.RunAsync(CallCap, ct => metadata.TryCreateAsync(image, ct), cancellationToken)
             && await budget.RunAsync(CallCap, ct => metadata.GetAsync(owner, id, ct), cancellationToken) is not { Status: ImageStatus.Pending })
         {
@@ -97,7 +90,7 @@ public sealed class PresignedUploads(
             return null;
         }
 
-        var budget = new StorageBudget(ProcessingStorageBudget, time);
+        var budget = NewBudget();
         var image = await budget.RunAsync(CallCap, ct => metadata.GetAsync(owner, id, ct), cancellationToken);
         if (image is null || image.Status == ImageStatus.Discarded || image.OriginalKey != key)
         {
@@ -118,10 +111,12 @@ public sealed class PresignedUploads(
     public async Task<ImageRecord?> CompleteAsync(string owner, string id, CancellationToken cancellationToken)
     {
         // The stored state, not how it reads: an expired upload whose object did arrive is still processed.
-        var budget = new StorageBudget(ProcessingStorageBudget, time);
+        var budget = NewBudget();
         var image = ImageId.IsValid(id) ? await budget.RunAsync(CallCap, ct => metadata.GetAsync(owner, id, ct), cancellationToken) : null;
         return image is null || image.Status == ImageStatus.Discarded ? null : await ProcessAsync(image, budget, cancellationToken);
     }
+
+    private StorageBudget NewBudget() => new(Deadlines.ProcessingBudget, time);
 
     private ImageRecord? Effective(ImageRecord image) => UploadRules.Effective(image, time.GetUtcNow(), Limits.ClaimTimeout);
 
@@ -170,7 +165,7 @@ public sealed class PresignedUploads(
         }
         catch (ImageRejectedException ex)
         {
-            return await CommitRefusalAsync(claimed, ex);
+            return await CommitRefusalAsync(claimed, ex, budget);
         }
         catch (Exception ex)
         {
@@ -212,11 +207,11 @@ public sealed class PresignedUploads(
 
     private async Task<ImageRecord?> CommitReadyAsync(ImageRecord claimed, byte[] data, PipelineResult result, StorageBudget budget, CancellationToken cancellationToken)
     {
-        var staged = new StagedObjects(objects, time, logger);
+        var staged = new StagedObjects(objects, Deadlines.RemovalBudget, time, logger);
         Exception? failure = null;
         try
         {
-            var ready = await budget.RunAsync(DirectUploads.StoreBudget, async ct =>
+            var ready = await budget.RunAsync(Deadlines.StoreBudget, async ct =>
             {
                 var renditions = await processor.StoreRenditionsAsync(claimed, claimed.Attempt!, result, staged, ct);
                 return await metadata.TryUpdateAsync(claimed with
@@ -266,13 +261,14 @@ public sealed class PresignedUploads(
     }
 
     /// <summary>A refused upload ends Failed; its original is removed after that (a Failed item references nothing).</summary>
-    private async Task<ImageRecord> CommitRefusalAsync(ImageRecord claimed, ImageRejectedException rejection)
+    private async Task<ImageRecord> CommitRefusalAsync(ImageRecord claimed, ImageRejectedException rejection, StorageBudget budget)
     {
         var failed = claimed with { Status = ImageStatus.Failed, FailureReason = rejection.Message, ClaimedAt = null };
         ImageRecord? committed = null;
         try
         {
-            committed = await StorageCalls.WithinAsync(DirectUploads.StoreBudget, time, budget => metadata.TryUpdateAsync(failed, claimed.Version, budget), CancellationToken.None);
+            // Inside the processing's budget: the reads before it may have used most of it.
+            committed = await budget.RunAsync(Deadlines.StoreBudget, ct => metadata.TryUpdateAsync(failed, claimed.Version, ct), CancellationToken.None);
         }
         catch (Exception ex) when (StorageCalls.IsTransient(ex))
         {
@@ -290,7 +286,7 @@ public sealed class PresignedUploads(
             committed = item!;
         }
 
-        if (await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, budget => objects.DeleteAsync(Originals, [claimed.OriginalKey], budget)) is { } failure)
+        if (await StorageCalls.TryWithinAsync(Deadlines.RemovalBudget, time, budget => objects.DeleteAsync(Originals, [claimed.OriginalKey], budget)) is { } failure)
         {
             logger.LogWarning(failure, "Could not remove the refused original of {ImageId}; the sweeper will", claimed.Id);
         }
@@ -301,17 +297,17 @@ public sealed class PresignedUploads(
 
     private async Task<(CommitOutcome, ImageRecord?)> ResolveAsync(ImageRecord claimed)
     {
-        using var budget = new CancellationTokenSource(DirectUploads.ResolveBudget, time);
+        using var budget = new CancellationTokenSource(Deadlines.ResolveBudget, time);
         return await resolver.ResolveUpdateAsync(claimed, budget.Token);
     }
 
     /// <summary>Waits (bounded) for another worker's processing to end, so both callers see the same outcome.</summary>
     private async Task<ImageRecord?> WaitWhileProcessingAsync(ImageRecord image, StorageBudget budget, CancellationToken cancellationToken)
     {
-        var deadline = time.GetUtcNow() + WaitForOtherWorker;
+        var deadline = time.GetUtcNow() + Deadlines.WaitForOtherWorker;
         while (image.Status == ImageStatus.Processing && !UploadRules.IsAbandonedClaim(image, time.GetUtcNow(), Limits.ClaimTimeout) && time.GetUtcNow() < deadline)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
+            await Task.Delay(StorageDeadlines.WaitPollInterval, time, cancellationToken);
             image = await budget.RunAsync(CallCap, ct => metadata.GetAsync(image.Owner, image.Id, ct), cancellationToken) ?? image;
         }
 
@@ -320,7 +316,7 @@ public sealed class PresignedUploads(
 
     private async Task TryReleaseAsync(ImageRecord claimed)
     {
-        if (await StorageCalls.TryWithinAsync(StagedObjects.RemovalBudget, time, budget => metadata.TryUpdateAsync(UploadRules.Release(claimed), claimed.Version, budget)) is { } failure)
+        if (await StorageCalls.TryWithinAsync(Deadlines.RemovalBudget, time, budget => metadata.TryUpdateAsync(UploadRules.Release(claimed), claimed.Version, budget)) is { } failure)
         {
             // The claim expires after ClaimTimeout; then a retry takes it over.
             logger.LogWarning(failure, "Could not release the claim on {ImageId}", claimed.Id);

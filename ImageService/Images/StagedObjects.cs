@@ -7,10 +7,8 @@ namespace ImageAspire.ImageService.Images;
 /// removed (bounded: when storage is down the removal fails too, and the caller is waiting); whatever is left
 /// is the sweeper's.
 /// </summary>
-public sealed class StagedObjects(IObjectStore objects, TimeProvider time, ILogger logger)
+public sealed class StagedObjects(IObjectStore objects, TimeSpan removalBudget, TimeProvider time, ILogger logger)
 {
-    public static readonly TimeSpan RemovalBudget = TimeSpan.FromSeconds(4);
-
     private readonly List<(string Bucket, string Key)> _written = [];
 
     public async Task PutAsync(string bucket, string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
@@ -24,7 +22,7 @@ public sealed class StagedObjects(IObjectStore objects, TimeProvider time, ILogg
     /// <summary>Removes what was written; call only once no item can reference it.</summary>
     public async Task RemoveAsync()
     {
-        using var budget = new CancellationTokenSource(RemovalBudget, time);
+        using var budget = new CancellationTokenSource(removalBudget, time);
         foreach (var group in _written.GroupBy(w => w.Bucket))
         {
             try

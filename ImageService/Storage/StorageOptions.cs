@@ -18,6 +18,9 @@ public sealed class StorageOptions
 
     /// <summary>Lambda's on-failure destination for S3 events, which the redrive reads (none: no redrive).</summary>
     public string? FailedEventsBucket { get; set; }
+
+    [ValidateObjectMembers]
+    public StorageDeadlines Deadlines { get; set; } = new();
 }
 
 /// <summary>Validates <see cref="StorageOptions"/> from its attributes, generated at compile time (no reflection).</summary>
