@@ -37,7 +37,7 @@ public sealed class PresignedUploads(
         var format = ImageFormats.FromContentType(contentType) ?? throw new ImageRejectedException(
             RejectionReason.UnsupportedFormat,
             contentType?.Contains("heic", StringComparison.OrdinalIgnoreCase) == true || contentType?.Contains("heif", StringComparison.OrdinalIgnoreCase) == true
-                ? "HEIC/HEIF images are not supported; please upload a JPEG."
+                ? ImageFormats.HeicRefusal
                 : $"The content type '{contentType}' is not accepted; use image/jpeg, image/png, image/webp, image/avif or image/gif.");
         if (size <= 0)
         {

@@ -13,6 +13,12 @@ public enum ImageFormat
 
 public static class ImageFormats
 {
+    /// <summary>The refusal of an iPhone's default format, by its bytes or its declared type: one message for both.</summary>
+    public const string HeicRefusal = "HEIC/HEIF images are not supported; please upload a JPEG (on iPhone: Settings > Camera > Formats > Most Compatible).";
+
+    /// <summary>The formats accepted, as the refusals name them.</summary>
+    public const string AcceptedNames = "JPEG, PNG, WebP, AVIF or GIF";
+
     /// <summary>The format a rendition is written in; renditions use a subset of the formats uploads may have.</summary>
     public static ImageFormat AsImageFormat(this EncodedFormat format) => format == EncodedFormat.WebP ? ImageFormat.WebP : ImageFormat.Jpeg;
 

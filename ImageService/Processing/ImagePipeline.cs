@@ -133,8 +133,8 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
         return sniffed.Format ?? throw new ImageRejectedException(
             RejectionReason.UnsupportedFormat,
             sniffed.Description == "HEIC/HEIF"
-                ? "HEIC/HEIF images are not supported; please upload a JPEG (on iPhone: Settings > Camera > Formats > Most Compatible)."
-                : $"The file is {sniffed.Description}; upload a JPEG, PNG, WebP, AVIF or GIF image.");
+                ? ImageFormats.HeicRefusal
+                : $"The file is {sniffed.Description}; upload a {ImageFormats.AcceptedNames} image.");
     }
 
     private static (int Width, int Height) ReadHeader(byte[] buffer, ImageFormat format, ProcessingOptions limits)

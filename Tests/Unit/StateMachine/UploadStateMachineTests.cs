@@ -1,4 +1,5 @@
 using ImageAspire.ImageService.Images;
+using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
 
 namespace ImageAspire.Tests.Unit.StateMachine;
@@ -31,6 +32,20 @@ public sealed class UploadStateMachineTests
 
     // A clean delete: get, discard, then list and delete in both buckets.
     public static TheoryData<int, Fault> DeleteCalls => EveryCallEveryFault(7);
+
+    [Theory]
+    [InlineData("image/heic")]
+    [InlineData("image/heif; charset=binary")]
+    public async Task A_presigned_ticket_for_HEIC_is_refused_as_an_upload_of_its_bytes_is(string contentType)
+    {
+        using var h = new Harness();
+
+        var refusal = await Assert.ThrowsAsync<ImageRejectedException>(() => h.Presigned.CreateAsync(Harness.Owner, "iphone.heic", contentType, 1000, Harness.Token));
+
+        Assert.Equal(RejectionReason.UnsupportedFormat, refusal.Reason);
+        Assert.Equal(ImageFormats.HeicRefusal, refusal.Message);
+        Assert.Empty(h.Metadata.Items);
+    }
 
     [Fact]
     public async Task The_call_counts_the_fault_matrices_use_are_those_of_clean_runs()
