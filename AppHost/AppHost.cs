@@ -16,13 +16,13 @@ IResourceBuilder<IResourceWithEndpoints> api;
 if (lambdaMode && builder.Configuration["ImageService:Bootstrap"] is { Length: > 0 } bootstrap)
 {
     var function = builder.AddExecutable("imageservice", Path.Combine(bootstrap, "bootstrap"), bootstrap)
-        .WithImageServiceEnvironment(aws, issuer, clientId);
+        .WithImageServiceEnvironment(aws, issuer);
     api = builder.AddLocalLambda("lambda", aws, function, "ImageFunction", issuer, clientId);
 }
 else
 {
     var imageService = builder.AddProject<Projects.ImageService>("imageservice")
-        .WithImageServiceEnvironment(aws, issuer, clientId);
+        .WithImageServiceEnvironment(aws, issuer);
     if (lambdaMode)
     {
         api = builder.AddLocalLambda("lambda", aws, imageService, "ImageFunction", issuer, clientId);

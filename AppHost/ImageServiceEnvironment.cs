@@ -5,26 +5,28 @@ namespace ImageAspire.AppHost;
 public static class ImageServiceEnvironment
 {
     /// <summary>
-    /// What the template gives the function in AWS, from the same template's outputs, plus the local backend's
-    /// endpoints, the local S3 webhook's secret and the media keys (from SSM in AWS).
+    /// What the template gives the function in AWS (its <c>Environment.Variables</c>, resolved against the local backend),
+    /// with the local issuer, the local backend's endpoints and keys, and the local S3 webhook's secret in place of what
+    /// only AWS has.
     /// </summary>
-    public static IResourceBuilder<T> WithImageServiceEnvironment<T>(
-        this IResourceBuilder<T> service, LocalAwsBackend aws, ReferenceExpression issuer, ProvisionedOutputReference clientId)
+    public static IResourceBuilder<T> WithImageServiceEnvironment<T>(this IResourceBuilder<T> service, LocalAwsBackend aws, ReferenceExpression issuer)
         where T : IResourceWithEnvironment, IResourceWithWaitSupport
     {
         ArgumentNullException.ThrowIfNull(aws);
         return service
             .WithLocalAws(aws)
-            .WithEnvironment("Storage__OriginalsBucket", aws.Output("OriginalsBucketName"))
-            .WithEnvironment("Storage__RenditionsBucket", aws.Output("RenditionsBucketName"))
-            .WithEnvironment("Storage__Table", aws.Output("ImagesTableName"))
-            .WithEnvironment("Storage__FailedEventsBucket", aws.Output("FailedEventsBucketName"))
+            .WithFunctionEnvironment(aws, "ImageFunction", except:
+            [
+                // The local Cognito's issuer instead of cognito-idp's (below).
+                "Auth__Issuer",
+                // The media keys themselves instead of their SSM parameters (WithMediaKeys).
+                "Media__KeyPairId", "Media__PrivateKeyParameter", "Media__PathKeyParameter",
+                // X-Ray's endpoint: locally spans go to the dashboard, which also names the service.
+                "Telemetry__AwsTracesEndpoint", "OTEL_SERVICE_NAME",
+            ])
             .WithEnvironment("Auth__Issuer", issuer)
-            .WithEnvironment("Auth__ClientId", clientId)
-            .WithEnvironment("Auth__AdminsGroup", aws.Output("AdminsGroupName"))
             // The local issuer is plain http; production configuration leaves this on.
             .WithEnvironment("Auth__RequireHttpsMetadata", "false")
-            .WithEnvironment("MALLOC_ARENA_MAX", "2")
             .WithMediaKeys(aws)
             .WithS3EventSecret(aws);
     }

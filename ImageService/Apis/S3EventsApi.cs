@@ -1,8 +1,8 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using ImageAspire.ImageService.Images;
+using ImageAspire.LocalAws;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Apis;
 
@@ -17,8 +17,7 @@ public static class S3EventsApi
 
     public static IEndpointRouteBuilder MapS3EventsApi(this IEndpointRouteBuilder app)
     {
-        var configuration = app.ServiceProvider.GetRequiredService<IConfiguration>();
-        if (!string.IsNullOrEmpty(configuration["S3Events:Secret"]) && !string.IsNullOrEmpty(configuration["S3Events:SecretHeader"]))
+        if (app.ServiceProvider.GetRequiredService<IOptions<S3EventWebhookOptions>>().Value.Enabled)
         {
             app.MapPost(Path, ReceiveS3Event).AllowAnonymous().ExcludeFromDescription();
         }
@@ -31,11 +30,10 @@ public static class S3EventsApi
     /// delivers the event again, as Lambda retries a failed invocation).
     /// </summary>
     public static async Task<Results<Ok<S3EventOutcome>, UnauthorizedHttpResult, ProblemHttpResult>> ReceiveS3Event(
-        HttpRequest request, IConfiguration configuration, S3EventProcessor processor, CancellationToken cancellationToken)
+        HttpRequest request, IOptions<S3EventWebhookOptions> webhook, S3EventProcessor processor, CancellationToken cancellationToken)
     {
-        var expected = Encoding.UTF8.GetBytes(configuration["S3Events:Secret"] ?? string.Empty);
-        var given = Encoding.UTF8.GetBytes(request.Headers[configuration["S3Events:SecretHeader"] ?? string.Empty].ToString());
-        if (expected.Length == 0 || !CryptographicOperations.FixedTimeEquals(expected, given))
+        ArgumentNullException.ThrowIfNull(webhook);
+        if (!webhook.Value.Authorizes(request))
         {
             return TypedResults.Unauthorized();
         }

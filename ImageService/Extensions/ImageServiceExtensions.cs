@@ -69,6 +69,8 @@ public static class ImageServiceExtensions
             services.AddHostedService<SweeperService>();
         }
 
+        services.AddOptions<ImageAspire.LocalAws.S3EventWebhookOptions>().BindConfiguration(ImageAspire.LocalAws.S3EventWebhookOptions.SectionName)
+            .ValidateWith(new ImageAspire.LocalAws.S3EventWebhookOptionsValidator()).ValidateOnStart();
         services.AddSingleton<IObjectCreatedHandler, PresignedUploadObjectCreatedHandler>();
         services.AddSingleton<S3EventProcessor>();
         services.AddSingleton<FailedEventRedrive>();

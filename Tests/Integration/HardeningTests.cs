@@ -431,6 +431,49 @@ public sealed class HardeningTests(AppHostFixture fixture)
         Assert.Equal(created, total);
     }
 
+    [Fact]
+    public async Task The_local_S3_webhook_refuses_events_without_its_secret_and_processes_nothing()
+    {
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
+        using (client)
+        {
+            var bytes = TestImages.Jpeg(300, 200);
+            var ticket = await CreateUploadAsync(client, "hook.jpg", "image/jpeg", bytes.Length);
+            var id = (string)ticket["id"]!;
+            var header = await ServiceEnvironmentAsync("S3Events__SecretHeader");
+            var secret = await ServiceEnvironmentAsync("S3Events__Secret");
+            var notification = new JsonObject
+            {
+                ["Records"] = new JsonArray(new JsonObject
+                {
+                    ["eventName"] = "ObjectCreated:Put",
+                    ["s3"] = new JsonObject
+                    {
+                        ["bucket"] = new JsonObject { ["name"] = fixture.Environment["OriginalsBucketName"] },
+                        ["object"] = new JsonObject { ["key"] = $"originals/{sub}/{id}.jpg", ["size"] = bytes.Length },
+                    },
+                }),
+            }.ToJsonString();
+            using var hookClient = fixture.CreateServiceClient();
+
+            foreach (var given in new string?[] { null, string.Empty, secret + "x", secret[..^1] })
+            {
+                using var content = new StringContent(notification, Encoding.UTF8, "application/json");
+                if (given is not null)
+                {
+                    content.Headers.Add(header, given);
+                }
+
+                using var response = await hookClient.PostAsync(new Uri("/internal/s3-events", UriKind.Relative), content, Timeout());
+                Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            }
+
+            // Nothing was uploaded and nothing was processed: the ticket's image is still waiting for its object.
+            var image = (await client.GetFromJsonAsync<JsonObject>($"/api/images/{id}", Timeout()))!;
+            Assert.Equal("Pending", (string?)image["status"]);
+        }
+    }
+
     private async Task<string> IssuerAsync() => await ServiceEnvironmentAsync("Auth__Issuer");
 
     private async Task<string> ServiceEnvironmentAsync(string name)

@@ -7,7 +7,10 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Amazon.S3.Transfer;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using ImageAspire.AppHost;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.LocalAws.Templates;
@@ -51,6 +54,25 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         Assert.Equal(
             (tableDefinition.Properties["GlobalSecondaryIndexes"] as JsonArray ?? []).Select(i => (string)i!["IndexName"]!).Order().ToList(),
             (table.GlobalSecondaryIndexes ?? []).Select(i => i.IndexName).Order().ToList());
+    }
+
+    [Fact]
+    public async Task The_service_runs_with_the_template_function_environment_resolved_against_the_local_stack()
+    {
+        var model = fixture.App.Services.GetRequiredService<DistributedApplicationModel>();
+        var service = model.Resources.OfType<IResourceWithEnvironment>().Single(r => r.Name == "imageservice");
+#pragma warning disable CS0618 // the replacement (ExecutionConfigurationBuilder) needs far more ceremony for a few values
+        var environment = await service.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Run);
+#pragma warning restore CS0618
+
+        Assert.Equal(fixture.Environment["ImagesTableName"], environment["Storage__Table"]);
+        Assert.Equal(fixture.Environment["OriginalsBucketName"], environment["Storage__OriginalsBucket"]);
+        Assert.Equal(fixture.Environment["FailedEventsBucketName"], environment["Storage__FailedEventsBucket"]);
+        Assert.Equal(fixture.Environment["UserPoolClientId"], environment["Auth__ClientId"]);
+        Assert.Equal(fixture.Environment["AdminsGroupName"], environment["Auth__AdminsGroup"]);
+        Assert.Equal("2", environment["MALLOC_ARENA_MAX"]);
+        Assert.Equal(fixture.Environment.FunctionVariables["ImageFunction"]["Telemetry__EmfNamespace"], environment["Telemetry__EmfNamespace"]);
+        Assert.False(environment.ContainsKey("Telemetry__AwsTracesEndpoint"));
     }
 
     [Fact]

@@ -364,3 +364,47 @@ public sealed class LambdaAdapterTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>The local HTTP API serves the template's route, whatever its prefix, method and stage.</summary>
+public sealed class HttpApiRouteTests
+{
+    [Theory]
+    [InlineData("ANY /api/{proxy+}", "$default", "ANY", "/api/")]
+    [InlineData("POST /v2/things/{proxy+}", "prod", "POST", "/v2/things/")]
+    public void A_greedy_route_is_read_from_its_key(string routeKey, string stage, string method, string prefix)
+    {
+        var route = ImageAspire.LocalLambda.HttpApiRoute.Parse(routeKey, stage);
+
+        Assert.Equal(method, route.Method);
+        Assert.Equal(prefix, route.PathPrefix);
+        Assert.Equal(stage, route.Stage);
+    }
+
+    [Theory]
+    [InlineData("GET /api/images")]
+    [InlineData("$default")]
+    [InlineData("ANY api/{proxy+}")]
+    [InlineData(null)]
+    public void Routes_the_local_API_cannot_serve_are_refused_by_name(string? routeKey)
+    {
+        var refusal = Assert.Throws<InvalidOperationException>(() => ImageAspire.LocalLambda.HttpApiRoute.Parse(routeKey, null));
+
+        Assert.Contains($"'{routeKey}'", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("greedy proxy route", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_event_carries_the_route_key_stage_and_proxy_parameter_of_the_template_route()
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Method = "GET";
+        context.Request.Path = "/v2/things/a/b";
+        var route = ImageAspire.LocalLambda.HttpApiRoute.Parse("ANY /v2/things/{proxy+}", "prod");
+
+        var payload = ImageAspire.LocalLambda.LocalHttpApi.CreateEvent(context, new Dictionary<string, string> { ["sub"] = "s" }, [], route);
+
+        Assert.Equal("ANY /v2/things/{proxy+}", (string?)payload["routeKey"]);
+        Assert.Equal("prod", (string?)payload["requestContext"]!["stage"]);
+        Assert.Equal("a/b", (string?)payload["pathParameters"]!["proxy"]);
+    }
+}

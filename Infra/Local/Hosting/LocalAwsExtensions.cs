@@ -89,6 +89,33 @@ public static class LocalAwsExtensions
     }
 
     /// <summary>
+    /// Gives a service the environment variables the template gives the Lambda function <paramref name="functionLogicalId"/>
+    /// (<c>Environment.Variables</c>), each resolved against the local backend once provisioning has run, so a variable
+    /// added to the template reaches the local service by itself. Variables the local run replaces or must not have
+    /// (an AWS-only endpoint, a secret's SSM parameter) are named in <paramref name="except"/>; a variable that names
+    /// something the local backend does not create fails the service's start with a message naming it.
+    /// </summary>
+    public static IResourceBuilder<T> WithFunctionEnvironment<T>(
+        this IResourceBuilder<T> service, LocalAwsBackend backend, string functionLogicalId, params IEnumerable<string> except)
+        where T : IResourceWithEnvironment, IResourceWithWaitSupport
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(backend);
+        var function = backend.Template.ResourcesOfType("AWS::Lambda::Function").SingleOrDefault(r => r.LogicalId == functionLogicalId)
+            ?? throw new TemplateException($"The template has no AWS::Lambda::Function {functionLogicalId}.");
+        var excluded = except.ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, _) in function.Properties["Environment"]?["Variables"] as System.Text.Json.Nodes.JsonObject ?? [])
+        {
+            if (!excluded.Contains(name))
+            {
+                service.WithEnvironment(name, backend.Provisioning.Resource.FunctionVariable(functionLogicalId, name));
+            }
+        }
+
+        return service.WaitForCompletion(backend.Provisioning);
+    }
+
+    /// <summary>
     /// Makes the local S3 deliver object-created events of the template's notifying buckets to <paramref name="path"/>
     /// of <paramref name="service"/> (standing in for S3 → Lambda notifications; embedded backend only). Each event
     /// carries <see cref="LocalAwsBackend.S3EventSecret"/> in <see cref="LocalAwsBackend.S3EventSecretHeader"/>.

@@ -6,8 +6,13 @@ using Microsoft.Extensions.Logging;
 
 namespace ImageAspire.Hosting.LocalAws;
 
-/// <summary>What provisioning produced: the template's outputs, resolved against the local backend.</summary>
-public sealed record ProvisionedEnvironment(IReadOnlyDictionary<string, string> Outputs)
+/// <summary>
+/// What provisioning produced, resolved against the local backend: the template's outputs, and the environment variables
+/// of its Lambda functions (by function logical id) that could be resolved locally.
+/// </summary>
+public sealed record ProvisionedEnvironment(
+    IReadOnlyDictionary<string, string> Outputs,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> FunctionVariables)
 {
     /// <summary>An output by name, e.g. <c>UserPoolId</c>.</summary>
     public string this[string name] =>
@@ -87,6 +92,26 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
             }
         }
 
-        return new ProvisionedEnvironment(outputs);
+        var functions = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var function in template.ResourcesOfType("AWS::Lambda::Function"))
+        {
+            var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, value) in function.Properties["Environment"]?["Variables"] as JsonObject ?? [])
+            {
+                try
+                {
+                    variables[name] = CloudFormationTemplate.Resolve(value, context)?.ToString() ?? string.Empty;
+                }
+                catch (TemplateException ex)
+                {
+                    // Names something a local backend does not create (a CloudFront key, say); a service given it fails.
+                    logger.LogInformation("{Function}'s variable {Variable} has no local value: {Reason}", function.LogicalId, name, ex.Message);
+                }
+            }
+
+            functions[function.LogicalId] = variables;
+        }
+
+        return new ProvisionedEnvironment(outputs, functions);
     }
 }

@@ -38,6 +38,7 @@ public static class LocalLambdaExtensions
             .WithEnvironment("Lambda__FunctionArn", $"arn:aws:lambda:{context.Region}:{context.AccountId}:function:{functionName}")
             .WithEnvironment("Lambda__TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture))
             .WithAsyncInvokeConfig(backend, functionLogicalId)
+            .WithHttpApiRoute(backend, functionLogicalId)
             .WithLocalAws(backend)
             .WithEnvironment("Auth__Issuer", issuer)
             .WithEnvironment("Auth__ClientId", clientId)
@@ -45,12 +46,11 @@ public static class LocalLambdaExtensions
             .WithHttpHealthCheck("/health")
             .WaitForCompletion(backend.Provisioning);
 
-        // As Lambda tells the runtime its LoggingConfig; and the function's metrics as it logs them in AWS (EMF lines).
+        // As Lambda tells the runtime its LoggingConfig (the function's own variables come with WithFunctionEnvironment).
         foreach (var (variable, path) in new[]
         {
             ("AWS_LAMBDA_LOG_FORMAT", new[] { "LoggingConfig", "LogFormat" }),
             ("AWS_LAMBDA_LOG_LEVEL", ["LoggingConfig", "ApplicationLogLevel"]),
-            ("Telemetry__EmfNamespace", ["Environment", "Variables", "Telemetry__EmfNamespace"]),
         })
         {
             if (Value(path) is { } value)
@@ -64,8 +64,32 @@ public static class LocalLambdaExtensions
             .WithEnvironment("AWS_LAMBDA_FUNCTION_NAME", functionName)
             .WithEnvironment("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Property("MemorySize", "128"))
             .WaitFor(lambda);
-        backend.WithS3EventWebhook(lambda, "/_local/s3-events");
+        backend.WithS3EventWebhook(lambda, "/_local/s3-events"); // S3EventIntake.Path of the local Lambda service
         return lambda;
+    }
+
+    // The route whose integration targets the function (!GetAtt <function>.Arn), and the API's stage.
+    private static IResourceBuilder<ProjectResource> WithHttpApiRoute(this IResourceBuilder<ProjectResource> lambda, LocalAwsBackend backend, string functionLogicalId)
+    {
+        var template = backend.Template;
+        var integrations = template.ResourcesOfType("AWS::ApiGatewayV2::Integration")
+            .Where(i => i.Properties["IntegrationUri"]?["Fn::GetAtt"] is JsonArray { Count: 2 } target && (string?)target[0] == functionLogicalId)
+            .Select(i => i.LogicalId)
+            .ToHashSet(StringComparer.Ordinal);
+        var route = template.ResourcesOfType("AWS::ApiGatewayV2::Route")
+            .Where(r => (string?)r.Properties["Target"]?["Fn::Sub"] is { } target && integrations.Any(i => target == $"integrations/${{{i}}}"))
+            .ToList();
+        if (route.Count != 1)
+        {
+            throw new TemplateException($"The local HTTP API serves one AWS::ApiGatewayV2::Route to {functionLogicalId}; the template has {route.Count}.");
+        }
+
+        var apiId = route[0].Properties["ApiId"]?.ToJsonString();
+        var stage = template.ResourcesOfType("AWS::ApiGatewayV2::Stage").FirstOrDefault(s => s.Properties["ApiId"]?.ToJsonString() == apiId);
+        var context = backend.TemplateContext();
+        return lambda
+            .WithEnvironment("HttpApi__RouteKey", CloudFormationTemplate.Resolve(route[0].Properties["RouteKey"], context)?.ToString() ?? string.Empty)
+            .WithEnvironment("HttpApi__Stage", stage is null ? "$default" : CloudFormationTemplate.Resolve(stage.Properties["StageName"], context)?.ToString() ?? "$default");
     }
 
     // Lambda's defaults where the template's EventInvokeConfig (or the property) is absent: two retries, six hours.

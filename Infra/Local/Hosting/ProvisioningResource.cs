@@ -22,6 +22,28 @@ public sealed class ProvisioningResource(string name) : Resource(name), IResourc
 
     /// <summary>A value of the provisioned environment (a template output), for environment variables.</summary>
     public ProvisionedOutputReference Output(string outputName) => new(this, outputName);
+
+    /// <summary>An environment variable of a template's Lambda function, resolved once provisioning has run.</summary>
+    public ProvisionedFunctionVariableReference FunctionVariable(string functionLogicalId, string variable) => new(this, functionLogicalId, variable);
+}
+
+/// <summary>One environment variable the template gives a Lambda function, resolved against the local backend.</summary>
+public sealed class ProvisionedFunctionVariableReference(ProvisioningResource resource, string functionLogicalId, string variable)
+    : IValueProvider, IManifestExpressionProvider
+{
+    /// <inheritdoc />
+    public string ValueExpression => $"{{{resource.Name}.functions.{functionLogicalId}.{variable}}}";
+
+    /// <inheritdoc />
+    public async ValueTask<string?> GetValueAsync(CancellationToken cancellationToken = default)
+    {
+        var environment = await resource.Result.WaitAsync(cancellationToken);
+        return environment.FunctionVariables.TryGetValue(functionLogicalId, out var variables) && variables.TryGetValue(variable, out var value)
+            ? value
+            : throw new InvalidOperationException(
+                $"{functionLogicalId}'s environment variable {variable} has no local value (the provisioning log says why); " +
+                "leave it out of WithFunctionEnvironment and give the local service its own value.");
+    }
 }
 
 /// <summary>One output of the provisioned local environment, resolved once provisioning has run.</summary>

@@ -10,14 +10,11 @@ using Microsoft.Extensions.Primitives;
 namespace ImageAspire.LocalLambda;
 
 /// <summary>
-/// The HTTP API of the template, locally: route <c>ANY /api/{proxy+}</c> with the JWT authorizer, payload format
-/// 2.0 to the function, its proxy response back to the caller; plus the local S3's object events delivered to
-/// the function as S3 notifications (the template's bucket notification), invoked asynchronously as S3 invokes it.
+/// The HTTP API of the template, locally: its route (a greedy <c>{proxy+}</c> route such as <c>ANY /api/{proxy+}</c>)
+/// with the JWT authorizer, payload format 2.0 to the function, its proxy response back to the caller.
 /// </summary>
-public sealed class LocalHttpApi(LocalLambdaFunction function, AsyncInvocations asynchronous, ApiGatewayJwtAuthorizer authorizer, string s3EventSecretHeader, string s3EventSecret, TimeSpan timeout)
+public sealed class LocalHttpApi(LocalLambdaFunction function, ApiGatewayJwtAuthorizer authorizer, HttpApiRoute route, TimeSpan timeout)
 {
-    public const string S3EventsPath = "/_local/s3-events";
-
     // Connection-level headers are not part of the event or of the proxy response.
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -27,8 +24,11 @@ public sealed class LocalHttpApi(LocalLambdaFunction function, AsyncInvocations 
     public void Map(IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.Map("/api/{**proxy}", HandleAsync);
-        endpoints.MapPost(S3EventsPath, DeliverS3EventAsync);
+        var mapped = endpoints.Map(route.PathPrefix + "{**proxy}", HandleAsync);
+        if (route.Method != "ANY")
+        {
+            mapped.WithMetadata(new HttpMethodMetadata([route.Method]));
+        }
     }
 
     private async Task HandleAsync(HttpContext context)
@@ -46,17 +46,18 @@ public sealed class LocalHttpApi(LocalLambdaFunction function, AsyncInvocations 
 
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, context.RequestAborted);
-        var payload = CreateEvent(context, claims, body.ToArray());
+        var payload = CreateEvent(context, claims, body.ToArray(), route);
         var result = await function.InvokeAsync(Encoding.UTF8.GetBytes(payload.ToJsonString()), timeout, context.RequestAborted);
         await WriteResponseAsync(context, result);
     }
 
     /// <summary>The HTTP API payload format 2.0 event for a request.</summary>
-    public static JsonObject CreateEvent(HttpContext context, IReadOnlyDictionary<string, string> claims, byte[] body)
+    public static JsonObject CreateEvent(HttpContext context, IReadOnlyDictionary<string, string> claims, byte[] body, HttpApiRoute route)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(route);
         var request = context.Request;
-        var rawTarget = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? request.Path + request.QueryString;
+        var rawTarget = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget is { Length: > 0 } raw ? raw : request.Path + request.QueryString;
         var rawPath = rawTarget.Split('?', 2)[0];
         var headers = new JsonObject();
         var cookies = new JsonArray();
@@ -85,7 +86,7 @@ public sealed class LocalHttpApi(LocalLambdaFunction function, AsyncInvocations 
         var payload = new JsonObject
         {
             ["version"] = "2.0",
-            ["routeKey"] = "ANY /api/{proxy+}",
+            ["routeKey"] = route.RouteKey,
             ["rawPath"] = rawPath,
             ["rawQueryString"] = request.QueryString.HasValue ? request.QueryString.Value![1..] : string.Empty,
             ["headers"] = headers,
@@ -111,12 +112,12 @@ public sealed class LocalHttpApi(LocalLambdaFunction function, AsyncInvocations 
                     },
                 },
                 ["requestId"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)),
-                ["routeKey"] = "ANY /api/{proxy+}",
-                ["stage"] = "$default",
+                ["routeKey"] = route.RouteKey,
+                ["stage"] = route.Stage,
                 ["time"] = now.ToString("dd/MMM/yyyy:HH:mm:ss +0000", CultureInfo.InvariantCulture),
                 ["timeEpoch"] = now.ToUnixTimeMilliseconds(),
             },
-            ["pathParameters"] = new JsonObject { ["proxy"] = rawPath.Length > 5 ? rawPath[5..] : string.Empty },
+            ["pathParameters"] = new JsonObject { ["proxy"] = rawPath.Length > route.PathPrefix.Length ? rawPath[route.PathPrefix.Length..] : string.Empty },
             ["isBase64Encoded"] = !isText,
             ["body"] = body.Length == 0 ? null : isText ? Encoding.UTF8.GetString(body) : Convert.ToBase64String(body),
         };
@@ -185,20 +186,33 @@ public sealed class LocalHttpApi(LocalLambdaFunction function, AsyncInvocations 
         response.ContentLength = bytes.Length;
         await response.Body.WriteAsync(bytes, context.RequestAborted);
     }
+}
 
-    private async Task<IResult> DeliverS3EventAsync(HttpRequest request)
+/// <summary>
+/// The template's HTTP API route and stage (configuration <c>HttpApi</c>, which <c>AddLocalLambda</c> reads from the
+/// template's <c>AWS::ApiGatewayV2::Route</c> and <c>AWS::ApiGatewayV2::Stage</c>). Only greedy routes
+/// (<c>METHOD /prefix/{proxy+}</c>) are served, the one shape a Lambda proxy API needs.
+/// </summary>
+public sealed record HttpApiRoute(string RouteKey, string Stage)
+{
+    private const string Greedy = "{proxy+}";
+
+    /// <summary>The route key's method (<c>ANY</c> for every method).</summary>
+    public string Method => RouteKey.Split(' ', 2)[0];
+
+    /// <summary>The path before the greedy parameter, e.g. <c>/api/</c>.</summary>
+    public string PathPrefix => RouteKey.Split(' ', 2)[1][..^Greedy.Length];
+
+    /// <summary>Reads and checks the route, naming what is wrong.</summary>
+    public static HttpApiRoute Parse(string? routeKey, string? stage)
     {
-        var expected = Encoding.UTF8.GetBytes(s3EventSecret);
-        var given = Encoding.UTF8.GetBytes(request.Headers[s3EventSecretHeader].ToString());
-        if (expected.Length == 0 || !CryptographicOperations.FixedTimeEquals(expected, given))
+        var parts = (routeKey ?? string.Empty).Split(' ', 2);
+        if (parts.Length != 2 || parts[0].Length == 0 || !parts[1].StartsWith('/') || !parts[1].EndsWith("/" + Greedy, StringComparison.Ordinal))
         {
-            return Results.Unauthorized();
+            throw new InvalidOperationException(
+                $"HttpApi:RouteKey '{routeKey}' is not served locally: only a greedy proxy route such as 'ANY /api/{Greedy}' is.");
         }
 
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
-        // S3 invokes the function asynchronously: Lambda accepts the event at once and owns its retries and its
-        // on-failure destination from then on; the local S3 retries only a delivery that was not accepted.
-        return Results.Accepted(value: new { requestId = asynchronous.Enqueue(body.ToArray()) });
+        return new HttpApiRoute(routeKey!, string.IsNullOrEmpty(stage) ? "$default" : stage);
     }
 }

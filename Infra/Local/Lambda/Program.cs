@@ -24,6 +24,9 @@ builder.Services.AddSingleton<IAmazonS3>(_ => new AmazonS3Client(new AmazonS3Con
 }));
 builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<AsyncInvocations>(sp, timeout, functionArn));
 builder.Services.AddHttpClient();
+builder.Services.AddOptions<ImageAspire.LocalAws.S3EventWebhookOptions>().BindConfiguration(ImageAspire.LocalAws.S3EventWebhookOptions.SectionName).ValidateOnStart();
+builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ImageAspire.LocalAws.S3EventWebhookOptions>, ImageAspire.LocalAws.S3EventWebhookOptionsValidator>();
+builder.Services.AddSingleton<S3EventIntake>();
 
 var app = builder.Build();
 var function = app.Services.GetRequiredService<LocalLambdaFunction>();
@@ -32,10 +35,11 @@ var authorizer = new ApiGatewayJwtAuthorizer(
     app.Services.GetRequiredService<IHttpClientFactory>().CreateClient("jwks"),
     configuration["Auth:Issuer"] ?? throw new InvalidOperationException("Auth:Issuer is required."),
     [configuration["Auth:ClientId"] ?? throw new InvalidOperationException("Auth:ClientId is required.")]);
-var api = new LocalHttpApi(function, asynchronous, authorizer, configuration["S3Events:SecretHeader"] ?? string.Empty, configuration["S3Events:Secret"] ?? string.Empty, timeout);
+var api = new LocalHttpApi(function, authorizer, HttpApiRoute.Parse(configuration["HttpApi:RouteKey"], configuration["HttpApi:Stage"]), timeout);
 
 app.MapDefaultEndpoints();
 function.MapRuntimeApi(app);
 api.Map(app);
+app.Services.GetRequiredService<S3EventIntake>().Map(app);
 new LambdaInvokeApi(function, asynchronous, functionArn, timeout).Map(app);
 app.Run();
