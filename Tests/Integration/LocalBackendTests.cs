@@ -31,7 +31,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
 
         var buckets = (await fixture.S3.ListBucketsAsync(Timeout())).Buckets.Select(b => b.BucketName).ToHashSet();
         var expectedBuckets = template.ResourcesOfType("AWS::S3::Bucket")
-            .Select(b => CloudFormationTemplate.Resolve(b.Properties["BucketName"], context)!.ToString()).ToList();
+            .Select(b => TemplateFunctions.Resolve(b.Properties["BucketName"], context)!.ToString()).ToList();
         Assert.Equal(4, expectedBuckets.Count);
         Assert.All(expectedBuckets, name => Assert.Contains(name, buckets));
 
@@ -44,7 +44,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         Assert.Equal(["http://localhost:8080"], rule.AllowedOrigins);
 
         var tableDefinition = template.ResourcesOfType("AWS::DynamoDB::Table").Single();
-        var tableName = CloudFormationTemplate.Resolve(tableDefinition.Properties["TableName"], context)!.ToString();
+        var tableName = TemplateFunctions.Resolve(tableDefinition.Properties["TableName"], context)!.ToString();
         Assert.Equal(fixture.Environment["ImagesTableName"], tableName);
         var table = (await fixture.DynamoDb.DescribeTableAsync(tableName, Timeout())).Table;
         var expectedKeys = ((JsonArray)tableDefinition.Properties["KeySchema"]!)

@@ -77,7 +77,7 @@ public sealed class TemplateTests
 
         Assert.Equal("""{"Ref":"Name"}""", properties["A"]!.ToJsonString());
         Assert.Equal("""{"Fn::GetAtt":["Other","Arn"]}""", properties["C"]!.ToJsonString());
-        var resolved = (JsonObject)CloudFormationTemplate.Resolve(properties, context)!;
+        var resolved = (JsonObject)TemplateFunctions.Resolve(properties, context)!;
         Assert.Equal("app", (string?)resolved["A"]);
         Assert.Equal("app-us-east-1-arn:other", (string?)resolved["B"]);
         Assert.Equal("arn:other", (string?)resolved["C"]);
@@ -93,7 +93,7 @@ public sealed class TemplateTests
     public void Unresolvable_references_are_errors_not_empty_strings()
     {
         var template = CloudFormationTemplate.Parse("Resources:\n  X:\n    Type: AWS::S3::Bucket\n    Properties:\n      A: !GetAtt Missing.Arn\n");
-        Assert.Throws<TemplateException>(() => CloudFormationTemplate.Resolve(template.Resources[0].Properties, new TemplateContext(template)));
+        Assert.Throws<TemplateException>(() => TemplateFunctions.Resolve(template.Resources[0].Properties, new TemplateContext(template)));
         Assert.Throws<TemplateException>(() => CloudFormationTemplate.Parse("Resources: !Bogus x"));
         Assert.Throws<TemplateException>(() => CloudFormationTemplate.Parse("a: [unclosed"));
     }

@@ -99,7 +99,7 @@ public sealed record EdgeDefinition(IReadOnlyList<EdgeBehavior> Behaviors, EdgeB
 
             if (security["ContentSecurityPolicy"]?["ContentSecurityPolicy"] is { } csp)
             {
-                headers["Content-Security-Policy"] = CloudFormationTemplate.Resolve(csp, context)!.ToString();
+                headers["Content-Security-Policy"] = TemplateFunctions.Resolve(csp, context)!.ToString();
             }
         }
 

@@ -12,7 +12,7 @@ internal sealed class CognitoApplier(CognitoClient cognito, ILogger logger)
 
     public async Task ApplyUserPoolAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
-        var properties = (JsonObject)CloudFormationTemplate.Resolve(resource.Properties, context)!;
+        var properties = (JsonObject)TemplateFunctions.Resolve(resource.Properties, context)!;
         var name = (string?)properties["UserPoolName"] ?? resource.LogicalId;
         var pools = await cognito.SendAsync("ListUserPools", new JsonObject { ["MaxResults"] = 60 }, cancellationToken);
         var existing = (pools["UserPools"] as JsonArray ?? []).FirstOrDefault(p => (string?)p?["Name"] == name);
@@ -36,7 +36,7 @@ internal sealed class CognitoApplier(CognitoClient cognito, ILogger logger)
 
     public async Task ApplyUserPoolClientAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
-        var properties = (JsonObject)CloudFormationTemplate.Resolve(resource.Properties, context)!;
+        var properties = (JsonObject)TemplateFunctions.Resolve(resource.Properties, context)!;
         var poolId = (string)properties["UserPoolId"]!;
         var name = (string?)properties["ClientName"] ?? resource.LogicalId;
         var clients = await cognito.SendAsync("ListUserPoolClients", new JsonObject { ["UserPoolId"] = poolId, ["MaxResults"] = 60 }, cancellationToken);
@@ -59,7 +59,7 @@ internal sealed class CognitoApplier(CognitoClient cognito, ILogger logger)
 
     public async Task ApplyGroupAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
-        var properties = (JsonObject)CloudFormationTemplate.Resolve(resource.Properties, context)!;
+        var properties = (JsonObject)TemplateFunctions.Resolve(resource.Properties, context)!;
         var name = (string)properties["GroupName"]!;
         try
         {

@@ -13,7 +13,7 @@ internal sealed class DynamoDbTableApplier(IAmazonDynamoDB dynamoDb, ILogger log
 
     public async Task ApplyAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
-        var properties = (JsonObject)CloudFormationTemplate.Resolve(resource.Properties, context)!;
+        var properties = (JsonObject)TemplateFunctions.Resolve(resource.Properties, context)!;
         var name = (string?)properties["TableName"] ?? resource.LogicalId;
         var onDemand = (string?)properties["BillingMode"] == "PAY_PER_REQUEST";
         var request = new CreateTableRequest

@@ -110,7 +110,7 @@ public sealed class LocalAwsBackend
 
     /// <summary>A bucket's name as the template gives it, known before anything starts.</summary>
     public string BucketName(string logicalId) =>
-        CloudFormationTemplate.Resolve(Template.Resources.Single(r => r.LogicalId == logicalId).Properties["BucketName"], TemplateContext())?.ToString()
+        TemplateFunctions.Resolve(Template.Resources.Single(r => r.LogicalId == logicalId).Properties["BucketName"], TemplateContext())?.ToString()
         ?? throw new TemplateException($"The bucket {logicalId} has no BucketName.");
 
     /// <summary>The buckets whose template definition sends object notifications (to the function, in AWS).</summary>

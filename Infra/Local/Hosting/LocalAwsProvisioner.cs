@@ -84,7 +84,7 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
         {
             try
             {
-                outputs[name] = CloudFormationTemplate.Resolve(output?["Value"], context)?.ToString() ?? string.Empty;
+                outputs[name] = TemplateFunctions.Resolve(output?["Value"], context)?.ToString() ?? string.Empty;
             }
             catch (TemplateException)
             {
@@ -100,7 +100,7 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
             {
                 try
                 {
-                    variables[name] = CloudFormationTemplate.Resolve(value, context)?.ToString() ?? string.Empty;
+                    variables[name] = TemplateFunctions.Resolve(value, context)?.ToString() ?? string.Empty;
                 }
                 catch (TemplateException ex)
                 {

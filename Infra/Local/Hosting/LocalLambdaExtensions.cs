@@ -29,7 +29,7 @@ public static class LocalLambdaExtensions
         var context = backend.TemplateContext();
         // A property of the function, by its path ("LoggingConfig", "LogFormat"); null where the template sets none.
         string? Value(params string[] path) =>
-            CloudFormationTemplate.Resolve(path.Aggregate((JsonNode?)definition.Properties, (node, name) => node?[name]), context)?.ToString();
+            TemplateFunctions.Resolve(path.Aggregate((JsonNode?)definition.Properties, (node, name) => node?[name]), context)?.ToString();
         string Property(string property, string fallback) => Value(property) ?? fallback;
         var functionName = Property("FunctionName", functionLogicalId);
         var timeoutSeconds = int.Parse(Property("Timeout", "3"), CultureInfo.InvariantCulture);
@@ -88,8 +88,8 @@ public static class LocalLambdaExtensions
         var stage = template.ResourcesOfType("AWS::ApiGatewayV2::Stage").FirstOrDefault(s => s.Properties["ApiId"]?.ToJsonString() == apiId);
         var context = backend.TemplateContext();
         return lambda
-            .WithEnvironment("HttpApi__RouteKey", CloudFormationTemplate.Resolve(route[0].Properties["RouteKey"], context)?.ToString() ?? string.Empty)
-            .WithEnvironment("HttpApi__Stage", stage is null ? "$default" : CloudFormationTemplate.Resolve(stage.Properties["StageName"], context)?.ToString() ?? "$default");
+            .WithEnvironment("HttpApi__RouteKey", TemplateFunctions.Resolve(route[0].Properties["RouteKey"], context)?.ToString() ?? string.Empty)
+            .WithEnvironment("HttpApi__Stage", stage is null ? "$default" : TemplateFunctions.Resolve(stage.Properties["StageName"], context)?.ToString() ?? "$default");
     }
 
     // Lambda's defaults where the template's EventInvokeConfig (or the property) is absent: two retries, six hours.
@@ -104,8 +104,8 @@ public static class LocalLambdaExtensions
 
         var context = backend.TemplateContext();
         lambda
-            .WithEnvironment("Lambda__Async__MaximumRetryAttempts", CloudFormationTemplate.Resolve(config.Properties["MaximumRetryAttempts"], context)?.ToString() ?? "2")
-            .WithEnvironment("Lambda__Async__MaximumEventAgeSeconds", CloudFormationTemplate.Resolve(config.Properties["MaximumEventAgeInSeconds"], context)?.ToString() ?? "21600");
+            .WithEnvironment("Lambda__Async__MaximumRetryAttempts", TemplateFunctions.Resolve(config.Properties["MaximumRetryAttempts"], context)?.ToString() ?? "2")
+            .WithEnvironment("Lambda__Async__MaximumEventAgeSeconds", TemplateFunctions.Resolve(config.Properties["MaximumEventAgeInSeconds"], context)?.ToString() ?? "21600");
         // An S3 bucket of the template as the on-failure destination: !GetAtt <bucket>.Arn.
         if (config.Properties["DestinationConfig"]?["OnFailure"]?["Destination"]?["Fn::GetAtt"] is JsonArray { Count: 2 } getAtt
             && (string?)getAtt[1] == "Arn"

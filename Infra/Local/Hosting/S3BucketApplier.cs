@@ -16,7 +16,7 @@ internal sealed class S3BucketApplier(IAmazonS3 s3, IReadOnlyList<string> siteOr
     {
         // Only what a local S3 can hold is resolved: the rest (notifications to the function, ...) names
         // resources that exist only in AWS.
-        var name = CloudFormationTemplate.Resolve(resource.Properties["BucketName"], context)?.ToString() ?? resource.LogicalId.ToLowerInvariant();
+        var name = TemplateFunctions.Resolve(resource.Properties["BucketName"], context)?.ToString() ?? resource.LogicalId.ToLowerInvariant();
         try
         {
             await s3.PutBucketAsync(new PutBucketRequest { BucketName = name }, cancellationToken);
@@ -40,17 +40,17 @@ internal sealed class S3BucketApplier(IAmazonS3 s3, IReadOnlyList<string> siteOr
                 {
                     Rules = rules.Select(rule => new CORSRule
                     {
-                        AllowedMethods = Strings(CloudFormationTemplate.Resolve(rule?["AllowedMethods"], context)),
+                        AllowedMethods = Strings(TemplateFunctions.Resolve(rule?["AllowedMethods"], context)),
                         AllowedOrigins = [.. siteOrigins],
-                        AllowedHeaders = Strings(CloudFormationTemplate.Resolve(rule?["AllowedHeaders"], context)),
-                        ExposeHeaders = Strings(CloudFormationTemplate.Resolve(rule?["ExposedHeaders"], context)),
+                        AllowedHeaders = Strings(TemplateFunctions.Resolve(rule?["AllowedHeaders"], context)),
+                        ExposeHeaders = Strings(TemplateFunctions.Resolve(rule?["ExposedHeaders"], context)),
                         MaxAgeSeconds = (int?)(long?)rule?["MaxAge"],
                     }).ToList(),
                 },
             }, cancellationToken);
         }
 
-        if ((string?)CloudFormationTemplate.Resolve(resource.Properties["VersioningConfiguration"], context)?["Status"] == "Enabled")
+        if ((string?)TemplateFunctions.Resolve(resource.Properties["VersioningConfiguration"], context)?["Status"] == "Enabled")
         {
             try
             {

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
 
 namespace ImageAspire.LocalAws.Templates;
@@ -10,9 +9,10 @@ public sealed record TemplateResource(string LogicalId, string Type, JsonObject 
 
 /// <summary>
 /// A CloudFormation template read from YAML or JSON, with the short-form tags (<c>!Ref</c>, <c>!Sub</c>,
-/// <c>!GetAtt</c>, ...) turned into their long forms (<c>Ref</c>, <c>Fn::Sub</c>, <c>Fn::GetAtt</c>).
+/// <c>!GetAtt</c>, ...) turned into their long forms (<c>Ref</c>, <c>Fn::Sub</c>, <c>Fn::GetAtt</c>). Reading only: what the
+/// functions resolve to is <see cref="TemplateFunctions"/>'s business.
 /// </summary>
-public sealed partial class CloudFormationTemplate
+public sealed class CloudFormationTemplate
 {
     private CloudFormationTemplate(JsonObject root) => Root = root;
 
@@ -143,86 +143,6 @@ public sealed partial class CloudFormationTemplate
             _ => JsonValue.Create(text),
         };
     }
-
-    /// <summary>
-    /// Resolves <c>Ref</c>, <c>Fn::Sub</c>, <c>Fn::GetAtt</c>, <c>Fn::Join</c>, <c>Fn::Select</c> and
-    /// <c>Fn::Split</c> in <paramref name="node"/>; what is left unresolved is an error.
-    /// </summary>
-    public static JsonNode? Resolve(JsonNode? node, TemplateContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        switch (node)
-        {
-            case JsonArray array:
-                return new JsonArray(array.Select(item => Resolve(item, context)).ToArray());
-            case JsonObject obj when obj.Count == 1 && IsIntrinsic(obj.First().Key):
-                var (function, argument) = (obj.First().Key, obj.First().Value);
-                return function switch
-                {
-                    "Ref" => JsonValue.Create(context.Ref(argument?.ToString() ?? string.Empty)),
-                    "Fn::Sub" => JsonValue.Create(Substitute(argument, context)),
-                    "Fn::GetAtt" => JsonValue.Create(context.GetAtt(
-                        argument?[0]?.ToString() ?? string.Empty, argument?[1]?.ToString() ?? string.Empty)),
-                    "Fn::Join" => JsonValue.Create(string.Join(
-                        argument?[0]?.ToString(),
-                        (Resolve(argument?[1], context) as JsonArray ?? []).Select(item => item?.ToString()))),
-                    "Fn::Select" => (Resolve(argument?[1], context) as JsonArray)?[int.Parse(Resolve(argument?[0], context)?.ToString() ?? "0", CultureInfo.InvariantCulture)]?.DeepClone(),
-                    "Fn::Split" => new JsonArray((Resolve(argument?[1], context)?.ToString() ?? string.Empty)
-                        .Split(argument?[0]?.ToString()).Select(s => (JsonNode?)JsonValue.Create(s)).ToArray()),
-                    "Fn::Equals" => JsonValue.Create(
-                        Resolve(argument?[0], context)?.ToJsonString() == Resolve(argument?[1], context)?.ToJsonString()),
-                    "Fn::Not" => JsonValue.Create(!IsTrue(Resolve(argument?[0], context))),
-                    "Fn::And" => JsonValue.Create((argument as JsonArray ?? []).All(c => IsTrue(Resolve(c, context)))),
-                    "Fn::Or" => JsonValue.Create((argument as JsonArray ?? []).Any(c => IsTrue(Resolve(c, context)))),
-                    "Condition" => JsonValue.Create(context.Condition(argument?.ToString() ?? string.Empty)),
-                    "Fn::If" => Resolve(context.Condition(argument?[0]?.ToString() ?? string.Empty) ? argument?[1] : argument?[2], context),
-                    _ => throw new TemplateException($"{function} is not supported by the local provisioner."),
-                };
-            case JsonObject obj:
-                var result = new JsonObject();
-                foreach (var (key, value) in obj)
-                {
-                    result[key] = Resolve(value, context);
-                }
-
-                return result;
-            default:
-                return node?.DeepClone();
-        }
-    }
-
-    private static bool IsIntrinsic(string key) => key is "Ref" or "Condition" || key.StartsWith("Fn::", StringComparison.Ordinal);
-
-    private static bool IsTrue(JsonNode? node) => node is JsonValue value && value.TryGetValue<bool>(out var result) && result;
-
-    private static string Substitute(JsonNode? argument, TemplateContext context)
-    {
-        var (format, variables) = argument is JsonArray pair
-            ? (pair[0]?.ToString() ?? string.Empty, pair[1] as JsonObject)
-            : (argument?.ToString() ?? string.Empty, null);
-
-        return SubVariable().Replace(format, match =>
-        {
-            var name = match.Groups["name"].Value;
-            if (name.StartsWith('!'))
-            {
-                return "${" + name[1..] + "}";
-            }
-
-            if (variables?[name] is { } variable)
-            {
-                return Resolve(variable, context)?.ToString() ?? string.Empty;
-            }
-
-            var dot = name.IndexOf('.', StringComparison.Ordinal);
-            return dot > 0 && !name.StartsWith("AWS::", StringComparison.Ordinal)
-                ? context.GetAtt(name[..dot], name[(dot + 1)..])
-                : context.Ref(name);
-        });
-    }
-
-    [GeneratedRegex(@"\$\{(?<name>[^}]+)\}")]
-    private static partial Regex SubVariable();
 }
 
 /// <summary>What <c>Ref</c> and <c>Fn::GetAtt</c> resolve to while a template is applied.</summary>
@@ -253,7 +173,6 @@ public sealed class TemplateContext
         _values["AWS::Partition"] = "aws";
         _values["AWS::URLSuffix"] = "amazonaws.com";
         _values["AWS::StackName"] = _values.GetValueOrDefault("AppName", "stack");
-        _values["AWS::NoValue"] = string.Empty;
     }
 
     /// <summary>The region <c>AWS::Region</c> resolves to.</summary>
@@ -265,7 +184,7 @@ public sealed class TemplateContext
     /// <summary>Evaluates a condition of the template's <c>Conditions</c> section.</summary>
     public bool Condition(string name) =>
         _conditions[name] is { } expression
-            ? CloudFormationTemplate.Resolve(expression, this) is JsonValue value && value.TryGetValue<bool>(out var result) && result
+            ? TemplateFunctions.Resolve(expression, this) is JsonValue value && value.TryGetValue<bool>(out var result) && result
             : throw new TemplateException($"Unknown condition {name}.");
 
     /// <summary>Records what <c>Ref</c> to a resource resolves to once it exists.</summary>
