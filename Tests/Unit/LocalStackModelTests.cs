@@ -43,7 +43,7 @@ public sealed class LocalStackModelTests
         Assert.Equal("test", environment["AWS_SECRET_ACCESS_KEY"]);
         Assert.Equal("{localstack.bindings.http.url}", environment["AWS_ENDPOINT_URL_S3"]);
         Assert.Equal("{localstack.bindings.http.url}", environment["AWS_ENDPOINT_URL_DYNAMODB"]);
-        Assert.Equal("{provisioning.outputs.OriginalsBucketName}", environment["Storage__OriginalsBucket"]);
+        Assert.Equal("{provisioning.functions.ImageFunction.Storage__OriginalsBucket}", environment["Storage__OriginalsBucket"]);
         Assert.Equal("{cognito.bindings.http.url}/{provisioning.outputs.UserPoolId}", environment["Auth__Issuer"]);
         Assert.Equal("us-east-1", environment["AWS_REGION"]);
 

@@ -33,14 +33,19 @@ public sealed class LocalAwsBackend
         S3EventSecret = emulators.S3EventSecret;
         Provisioning = provisioning;
         MediaKeyPair = CloudFrontKeyPair.Create();
-        MediaPathKey = LoadOrCreatePathKey(dataDirectory);
+        _mediaPathKey = new Lazy<string>(() => LoadOrCreatePathKey(dataDirectory));
     }
+
+    private readonly Lazy<string> _mediaPathKey;
+
+    /// <summary>The emulators are starting (not only a model being built or published): files may be written.</summary>
+    internal bool Started { get; set; }
 
     /// <summary>
     /// The key of the service's opaque media keys (base64, 32 bytes), as deploy.sh makes one per stack. Kept in the data
-    /// directory, so stored renditions keep mapping to their owners as long as the data is kept.
+    /// directory, so stored renditions keep mapping to their owners as long as the data is kept; read or made on first use.
     /// </summary>
-    public string MediaPathKey { get; }
+    public string MediaPathKey => _mediaPathKey.Value;
 
     private static string LoadOrCreatePathKey(string dataDirectory)
     {
@@ -130,12 +135,3 @@ public sealed record CloudFrontKeyPair(string KeyPairId, string PrivateKeyPem, s
         return new CloudFrontKeyPair(id, rsa.ExportPkcs8PrivateKeyPem(), rsa.ExportSubjectPublicKeyInfoPem());
     }
 }
-
-/// <summary>The emulator processes of one backend, as <c>AddLocalAws</c> adds them.</summary>
-internal sealed record LocalAwsEmulators(
-    EndpointReference S3Endpoint,
-    EndpointReference DynamoDbEndpoint,
-    EndpointReference CognitoEndpoint,
-    IResourceBuilder<IResourceWithEnvironment> S3Host,
-    string S3EventSecret,
-    IReadOnlyList<IResourceBuilder<IResource>> Resources);

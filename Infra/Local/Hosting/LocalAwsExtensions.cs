@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Security.Cryptography;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.LocalAws.Templates;
 using Microsoft.Extensions.Configuration;
@@ -30,11 +29,7 @@ public static class LocalAwsExtensions
         var dataDirectory = DataDirectory(builder, options);
         var template = CloudFormationTemplate.Load(templatePath);
 
-        var npm = builder.AddExecutable("npm-ci", "node", EmulatorsDirectory, "install-once.js")
-            .WithEnvironment("npm_config_update_notifier", "false");
-        var emulators = options.Backend == LocalAwsBackendKind.LocalStack
-            ? AddLocalStack(builder, options, dataDirectory, AddCognito(builder, npm, dataDirectory))
-            : AddNodeEmulators(builder, npm, dataDirectory, AddCognito(builder, npm, dataDirectory));
+        var emulators = LocalAwsEmulators.Add(builder, options, dataDirectory);
 
         var provisioning = builder.AddResource(new ProvisioningResource("provisioning"))
             .WithInitialState(new CustomResourceSnapshot
@@ -49,6 +44,17 @@ public static class LocalAwsExtensions
         }
 
         var backend = new LocalAwsBackend(options, dataDirectory, templatePath, template, emulators, provisioning);
+        // The data folder is made when the first emulator starts, not while the model is built: building, inspecting or
+        // publishing a model (tests, aspire publish) touches no file.
+        foreach (var emulator in emulators.Resources)
+        {
+            builder.Eventing.Subscribe<BeforeResourceStartedEvent>(emulator.Resource, (_, _) =>
+            {
+                Directory.CreateDirectory(dataDirectory);
+                backend.Started = true;
+                return Task.CompletedTask;
+            });
+        }
         var provisioningRun = new ProvisioningRun(backend, siteOrigins, users);
         builder.Eventing.Subscribe<InitializeResourceEvent>(provisioning.Resource, (e, ct) =>
         {
@@ -158,67 +164,20 @@ public static class LocalAwsExtensions
         return service
             .WithEnvironment("Media__KeyPairId", backend.MediaKeyPair.KeyPairId)
             .WithEnvironment("Media__PrivateKey", backend.MediaKeyPair.PrivateKeyPem)
-            .WithEnvironment("Media__PathKey", backend.MediaPathKey);
+            .WithEnvironment(context =>
+            {
+                // The path key lives in the data folder (kept data keeps its media keys); it is read or made only when
+                // the service really starts, so publishing or inspecting the model writes nothing.
+                if (backend.Started)
+                {
+                    context.EnvironmentVariables["Media__PathKey"] = backend.MediaPathKey;
+                }
+            });
     }
-
-    private static string EmulatorsDirectory => BuildMetadata("LocalAws.Emulators");
 
     internal static string BuildMetadata(string key) =>
         typeof(LocalAwsExtensions).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value
         ?? throw new InvalidOperationException($"The build did not record {key}.");
-
-    private static IResourceBuilder<ExecutableResource> AddCognito(
-        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory)
-    {
-        var cognito = builder.AddExecutable("cognito", "node", EmulatorsDirectory, "cognito.js")
-            .WithHttpEndpoint(env: "PORT", name: "http")
-            .WithEnvironment("COGNITO_DATA_DIR", Path.Combine(dataDirectory, "cognito"))
-            .WithEnvironment("COGNITO_CONFIRMATION_CODE", LocalAwsBackend.ConfirmationCode)
-            .WithHttpHealthCheck("/health")
-            .WaitForCompletion(npm);
-        return cognito.WithEnvironment("COGNITO_ISSUER_DOMAIN", cognito.GetEndpoint("http"));
-    }
-
-    private static LocalAwsEmulators AddNodeEmulators(
-        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory, IResourceBuilder<ExecutableResource> cognito)
-    {
-        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-        var s3 = builder.AddExecutable("s3", "node", EmulatorsDirectory, "--openssl-legacy-provider", "s3.js")
-            .WithHttpEndpoint(env: "PORT", name: "http")
-            .WithEnvironment("S3_DATA_DIR", Path.Combine(dataDirectory, "s3"))
-            .WithEnvironment("S3_EVENT_WEBHOOK_SECRET", secret)
-            .WithEnvironment("S3_EVENT_WEBHOOK_HEADER", LocalAwsBackend.S3EventSecretHeader)
-            .WithHttpHealthCheck("/")
-            .WaitForCompletion(npm);
-        var dynamodb = builder.AddExecutable("dynamodb", "node", EmulatorsDirectory, "dynamodb.js")
-            .WithHttpEndpoint(env: "PORT", name: "http")
-            .WithEnvironment("DYNAMODB_DATA_DIR", Path.Combine(dataDirectory, "dynamodb"))
-            .WithHttpHealthCheck("/")
-            .WaitForCompletion(npm);
-        return new LocalAwsEmulators(s3.GetEndpoint("http"), dynamodb.GetEndpoint("http"), cognito.GetEndpoint("http"), s3, secret,
-            [s3, dynamodb, cognito]);
-    }
-
-    private static LocalAwsEmulators AddLocalStack(
-        IDistributedApplicationBuilder builder, LocalAwsOptions options, string dataDirectory, IResourceBuilder<ExecutableResource> cognito)
-    {
-        var localstack = builder.AddContainer("localstack", "localstack/localstack", options.LocalStackImageTag)
-            .WithHttpEndpoint(targetPort: 4566, name: "http")
-            .WithEnvironment("SERVICES", "s3,dynamodb")
-            .WithEnvironment("AWS_DEFAULT_REGION", options.Region)
-            // As S3 does: a presigned URL works only for the key, headers and time it was signed for.
-            .WithEnvironment("S3_SKIP_SIGNATURE_VALIDATION", "0")
-            .WithHttpHealthCheck("/_localstack/health");
-        if (options.KeepData)
-        {
-            localstack.WithBindMount(Path.Combine(dataDirectory, "localstack"), "/var/lib/localstack").WithEnvironment("PERSISTENCE", "1");
-        }
-
-        // LocalStack sends no webhook; the secret only keeps the receivers' configuration the same.
-        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-        return new LocalAwsEmulators(localstack.GetEndpoint("http"), localstack.GetEndpoint("http"), cognito.GetEndpoint("http"), localstack, secret,
-            [localstack, cognito]);
-    }
 
     private static string DataDirectory(IDistributedApplicationBuilder builder, LocalAwsOptions options)
     {
@@ -227,7 +186,6 @@ public static class LocalAwsExtensions
             : options.KeepData
                 ? Path.Combine(builder.AppHostDirectory, ".data")
                 : Path.Combine(Path.GetTempPath(), "localaws", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}"[..24]);
-        Directory.CreateDirectory(directory);
         return directory;
     }
 

@@ -25,10 +25,16 @@ public static class LocalEdgeExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(backend);
-        var marker = PrepareWebBuild(Path.GetDirectoryName(webProject)!, output);
+        var marker = Path.Combine(output, PublishMarker);
         var webBuild = builder.AddExecutable("web-build", "dotnet", Path.GetDirectoryName(webProject)!,
             "publish", webProject, "-c", "Release", "-o", output, "--nologo", "-v", "quiet",
             $"-p:LocalPublishMarker={marker}");
+        // Just before the build runs, not while the model is built: inspecting or publishing the model changes no file.
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(webBuild.Resource, (_, _) =>
+        {
+            PrepareWebBuild(Path.GetDirectoryName(webProject)!, output);
+            return Task.CompletedTask;
+        });
 
         return builder.AddProject("edge", LocalAwsExtensions.BuildMetadata("LocalAws.LocalEdgeProject"))
             .WithEndpoint("http", endpoint => endpoint.Port = EdgePort(builder.Configuration))
@@ -49,6 +55,8 @@ public static class LocalEdgeExtensions
             .WaitFor(api);
     }
 
+    private const string PublishMarker = ".publish-complete";
+
     /// <summary>
     /// Makes the local web build self-healing: the publish marks its end (<c>.publish-complete</c>); when the mark is
     /// missing, the last publish was interrupted (or never ran), and its compressed files, which incremental builds
@@ -58,7 +66,7 @@ public static class LocalEdgeExtensions
     /// <returns>The marker file the publish writes when it completes.</returns>
     public static string PrepareWebBuild(string webProjectDirectory, string output)
     {
-        var marker = Path.Combine(output, ".publish-complete");
+        var marker = Path.Combine(output, PublishMarker);
         if (!File.Exists(marker))
         {
             var intermediate = Path.Combine(webProjectDirectory, "obj", "Release");

@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using Aspire.Hosting;
+
+namespace ImageAspire.Hosting.LocalAws;
+
+/// <summary>
+/// The processes that stand in for AWS: an <c>npm-ci</c> step that installs the pinned emulators, then S3 (s3rver behind
+/// its launcher) and DynamoDB (dynalite) as Node processes, or the LocalStack container for both; Cognito is always
+/// cognito-local. <c>AddLocalAws</c> adds them and provisions them from the template.
+/// </summary>
+internal sealed record LocalAwsEmulators(
+    EndpointReference S3Endpoint,
+    EndpointReference DynamoDbEndpoint,
+    EndpointReference CognitoEndpoint,
+    IResourceBuilder<IResourceWithEnvironment> S3Host,
+    string S3EventSecret,
+    IReadOnlyList<IResourceBuilder<IResource>> Resources)
+{
+    private static string EmulatorsDirectory => LocalAwsExtensions.BuildMetadata("LocalAws.Emulators");
+
+    /// <summary>Adds the backend's processes; the S3 event secret is made here, once, for the sender and its receivers.</summary>
+    public static LocalAwsEmulators Add(IDistributedApplicationBuilder builder, LocalAwsOptions options, string dataDirectory)
+    {
+        var npm = builder.AddExecutable("npm-ci", "node", EmulatorsDirectory, "install-once.js")
+            .WithEnvironment("npm_config_update_notifier", "false");
+        var cognito = AddCognito(builder, npm, dataDirectory);
+        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+        return options.Backend == LocalAwsBackendKind.LocalStack
+            ? AddLocalStack(builder, options, dataDirectory, cognito, secret)
+            : AddNodeEmulators(builder, npm, dataDirectory, cognito, secret);
+    }
+
+    private static IResourceBuilder<ExecutableResource> AddCognito(
+        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory)
+    {
+        var cognito = builder.AddExecutable("cognito", "node", EmulatorsDirectory, "cognito.js")
+            .WithHttpEndpoint(env: "PORT", name: "http")
+            .WithEnvironment("COGNITO_DATA_DIR", Path.Combine(dataDirectory, "cognito"))
+            .WithEnvironment("COGNITO_CONFIRMATION_CODE", LocalAwsBackend.ConfirmationCode)
+            .WithHttpHealthCheck("/health")
+            .WaitForCompletion(npm);
+        return cognito.WithEnvironment("COGNITO_ISSUER_DOMAIN", cognito.GetEndpoint("http"));
+    }
+
+    private static LocalAwsEmulators AddNodeEmulators(
+        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory, IResourceBuilder<ExecutableResource> cognito, string secret)
+    {
+        var s3 = builder.AddExecutable("s3", "node", EmulatorsDirectory, "--openssl-legacy-provider", "s3.js")
+            .WithHttpEndpoint(env: "PORT", name: "http")
+            .WithEnvironment("S3_DATA_DIR", Path.Combine(dataDirectory, "s3"))
+            .WithEnvironment("S3_EVENT_WEBHOOK_SECRET", secret)
+            .WithEnvironment("S3_EVENT_WEBHOOK_HEADER", LocalAwsBackend.S3EventSecretHeader)
+            .WithHttpHealthCheck("/")
+            .WaitForCompletion(npm);
+        var dynamodb = builder.AddExecutable("dynamodb", "node", EmulatorsDirectory, "dynamodb.js")
+            .WithHttpEndpoint(env: "PORT", name: "http")
+            .WithEnvironment("DYNAMODB_DATA_DIR", Path.Combine(dataDirectory, "dynamodb"))
+            .WithHttpHealthCheck("/")
+            .WaitForCompletion(npm);
+        return new(s3.GetEndpoint("http"), dynamodb.GetEndpoint("http"), cognito.GetEndpoint("http"), s3, secret,
+            [s3, dynamodb, cognito]);
+    }
+
+    private static LocalAwsEmulators AddLocalStack(
+        IDistributedApplicationBuilder builder, LocalAwsOptions options, string dataDirectory, IResourceBuilder<ExecutableResource> cognito, string secret)
+    {
+        var localstack = builder.AddContainer("localstack", "localstack/localstack", options.LocalStackImageTag)
+            .WithHttpEndpoint(targetPort: 4566, name: "http")
+            .WithEnvironment("SERVICES", "s3,dynamodb")
+            .WithEnvironment("AWS_DEFAULT_REGION", options.Region)
+            // As S3 does: a presigned URL works only for the key, headers and time it was signed for.
+            .WithEnvironment("S3_SKIP_SIGNATURE_VALIDATION", "0")
+            .WithHttpHealthCheck("/_localstack/health");
+        if (options.KeepData)
+        {
+            localstack.WithBindMount(Path.Combine(dataDirectory, "localstack"), "/var/lib/localstack").WithEnvironment("PERSISTENCE", "1");
+        }
+
+        // LocalStack sends no webhook; the secret only keeps the receivers' configuration the same.
+        return new(localstack.GetEndpoint("http"), localstack.GetEndpoint("http"), cognito.GetEndpoint("http"), localstack, secret,
+            [localstack, cognito]);
+    }
+}
