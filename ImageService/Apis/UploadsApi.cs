@@ -25,7 +25,7 @@ public static class UploadsApi
 
     /// <summary>Starts a presigned upload: PUT the file to <c>uploadUrl</c> with <c>headers</c>, then it is processed.</summary>
     public static async Task<Results<Created<UploadTicket>, ProblemHttpResult>> CreateUpload(
-        CreateUploadRequest request, ClaimsPrincipal user, PresignedUploads uploads, CancellationToken cancellationToken)
+        CreateUploadRequest request, ClaimsPrincipal user, UploadTickets tickets, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.FileName?.Length > 1024)
@@ -33,7 +33,7 @@ public static class UploadsApi
             return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid file name", "The file name is longer than 1024 characters.");
         }
 
-        var upload = await uploads.CreateAsync(user.Owner(), request.FileName, request.ContentType, request.Size, cancellationToken);
+        var upload = await tickets.CreateAsync(user.Owner(), request.FileName, request.ContentType, request.Size, cancellationToken);
         return TypedResults.Created($"/api/images/{upload.Image.Id}",
             new UploadTicket(upload.Image.Id, upload.UploadUrl, upload.Headers, upload.ExpiresAt));
     }

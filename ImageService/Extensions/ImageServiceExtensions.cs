@@ -61,6 +61,7 @@ public static class ImageServiceExtensions
         services.AddSingleton<ImageRemover>();
         services.AddSingleton<RefusedUploads>();
         services.AddSingleton<DirectUploads>();
+        services.AddSingleton<UploadTickets>();
         services.AddSingleton<PresignedUploads>();
         services.AddSingleton<ImageLibrary>();
         services.AddSingleton<OrphanSweeper>();

@@ -5,11 +5,8 @@ using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Images;
 
-/// <summary>A presigned upload handed to the caller.</summary>
-public sealed record PresignedUpload(ImageRecord Image, string UploadUrl, IReadOnlyDictionary<string, string> Headers, DateTimeOffset ExpiresAt);
-
 /// <summary>
-/// Presigned uploads: a Pending item and a PUT URL; then the S3 event or <c>complete</c> claims the item
+/// Presigned uploads after their ticket (<see cref="UploadTickets"/>): the S3 event or <c>complete</c> claims the item
 /// (a conditional write naming a new attempt), writes that attempt's renditions and commits Ready with a write
 /// conditional on the claim's version. Either order, a repeated event or a takeover of an abandoned claim yields
 /// one image, and only the committed attempt's renditions are referenced.
@@ -31,55 +28,6 @@ public sealed class PresignedUploads(
     private ProcessingOptions Limits => processing.Value;
 
     private string Originals => storage.Value.OriginalsBucket;
-
-    public async Task<PresignedUpload> CreateAsync(string owner, string? fileName, string? contentType, long size, CancellationToken cancellationToken)
-    {
-        var format = ImageFormats.FromContentType(contentType) ?? throw new ImageRejectedException(
-            RejectionReason.UnsupportedFormat,
-            contentType?.Contains("heic", StringComparison.OrdinalIgnoreCase) == true || contentType?.Contains("heif", StringComparison.OrdinalIgnoreCase) == true
-                ? ImageFormats.HeicRefusal
-                : $"The content type '{contentType}' is not accepted; use image/jpeg, image/png, image/webp, image/avif or image/gif.");
-        if (size <= 0)
-        {
-            throw new ImageRejectedException(RejectionReason.Empty, "The size must be a positive number of bytes.");
-        }
-
-        if (size > Limits.MaxPresignedUploadBytes)
-        {
-            throw new ImageRejectedException(RejectionReason.TooLarge, $"The file is {size} bytes; the limit is {Limits.MaxPresignedUploadBytes} bytes.");
-        }
-
-        var now = time.GetUtcNow();
-        var id = ImageId.New(now);
-        var expiresAt = now + Limits.PresignedUploadExpiry;
-        var image = new ImageRecord
-        {
-            Owner = owner,
-            Id = id,
-            Status = ImageStatus.Pending,
-            FileName = ImageProcessor.CleanFileName(fileName),
-            OriginalKey = ImageKeys.Original(owner, id, format.Extension()),
-            ContentType = format.ContentType(),
-            Bytes = size,
-            ExpectedBytes = size,
-            UploadExpiresAt = expiresAt,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-
-        // A failed condition on a new id is the SDK retrying our own applied create. (A create that lands after a
-        // 503 leaves an upload nobody was told of: it reads Failed once its URL expired.)
-        var budget = NewBudget();
-        if (!await budget.RunAsync(CallCap, ct => metadata.TryCreateAsync(image, ct), cancellationToken)
-            && await budget.RunAsync(CallCap, ct => metadata.GetAsync(owner, id, ct), cancellationToken) is not { Status: ImageStatus.Pending })
-        {
-            throw new UnknownOutcomeException($"Image {id} could not be created.");
-        }
-
-        var put = objects.PresignPut(Originals, image.OriginalKey, image.ContentType, size, expiresAt);
-        logger.LogInformation("Presigned upload {ImageId} for {Owner}: {Bytes} bytes of {ContentType}", id, owner, size, image.ContentType);
-        return new PresignedUpload(image with { Version = 1 }, put.Url, put.Headers, expiresAt);
-    }
 
     /// <summary>The S3 event path: the owner and id come from the key alone. Unknown keys are ignored.</summary>
     public async Task<ImageRecord?> ProcessObjectCreatedAsync(string bucket, string key, CancellationToken cancellationToken)

@@ -249,7 +249,7 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
         // Once the claim timed out the upload reads Pending again, and the object's arrival gets it processed once.
         await Task.Delay(FaultAppHostFixture.ClaimTimeout + TimeSpan.FromSeconds(1), Timeout());
         Assert.Equal("Pending", await StatusAsync(client, id));
-        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket.Body!, jpeg, Timeout()));
+        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket.Body!, jpeg, Timeout()));
         var completed = await ApiCalls.CompleteUntilSettledAsync(client, id, Timeout(300));
         Assert.Equal("Ready", completed.ImageStatus);
         Assert.Equal(6, ((JsonArray)completed.Body!["renditions"]!).Count);
@@ -318,7 +318,7 @@ public sealed class FaultTests(FaultAppHostFixture fixture)
     {
         try
         {
-            return await UploadTickets.PutAsync(ticket, data, Timeout(20));
+            return await TicketPuts.PutAsync(ticket, data, Timeout(20));
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !TestContext.Current.CancellationToken.IsCancellationRequested)
         {

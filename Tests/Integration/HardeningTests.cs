@@ -345,14 +345,14 @@ public sealed class HardeningTests(AppHostFixture fixture)
             var elsewhere = url.Replace($"/originals/{sub}/", $"/originals/{otherOwner}/", StringComparison.Ordinal);
             var otherId = url.Replace((string)ticket["id"]!, ImageId.New(DateTimeOffset.UtcNow), StringComparison.Ordinal);
             var longer = url.Replace("X-Amz-Expires=", "X-Amz-Expires=9", StringComparison.Ordinal);
-            var headers = UploadTickets.Headers(ticket);
-            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(elsewhere, headers, jpeg, Timeout()));
-            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(otherId, headers, jpeg, Timeout()));
-            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(longer, headers, jpeg, Timeout()));
-            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(url, new Dictionary<string, string>(headers) { ["Content-Type"] = "image/png" }, jpeg, Timeout()));
-            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(url, headers.Where(h => h.Key != "If-None-Match").ToDictionary(), jpeg, Timeout()));
-            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(url, headers, [.. jpeg, .. jpeg], Timeout()));
-            Assert.Equal(HttpStatusCode.Forbidden, await UploadTickets.PutAsync(url, headers, jpeg[..^1], Timeout()));
+            var headers = TicketPuts.Headers(ticket);
+            Assert.Equal(HttpStatusCode.Forbidden, await TicketPuts.PutAsync(elsewhere, headers, jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await TicketPuts.PutAsync(otherId, headers, jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await TicketPuts.PutAsync(longer, headers, jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await TicketPuts.PutAsync(url, new Dictionary<string, string>(headers) { ["Content-Type"] = "image/png" }, jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await TicketPuts.PutAsync(url, headers.Where(h => h.Key != "If-None-Match").ToDictionary(), jpeg, Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await TicketPuts.PutAsync(url, headers, [.. jpeg, .. jpeg], Timeout()));
+            Assert.Equal(HttpStatusCode.Forbidden, await TicketPuts.PutAsync(url, headers, jpeg[..^1], Timeout()));
             using (var early = await client.PostAsync(new Uri($"/api/uploads/{ticket["id"]}/complete", UriKind.Relative), null, Timeout()))
             {
                 Assert.Equal(HttpStatusCode.Conflict, early.StatusCode);
@@ -368,7 +368,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
             Assert.Equal("Ready", (string?)ready["status"]);
             var replay = (byte[])jpeg.Clone();
             replay[^3] ^= 0xFF;
-            Assert.Equal(HttpStatusCode.PreconditionFailed, await UploadTickets.PutAsync(good, replay, Timeout()));
+            Assert.Equal(HttpStatusCode.PreconditionFailed, await TicketPuts.PutAsync(good, replay, Timeout()));
             using (var original = await fixture.S3.GetObjectAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/{good["id"]}.jpg", Timeout()))
             {
                 Assert.Equal(SHA256.HashData(jpeg), await SHA256.HashDataAsync(original.ResponseStream, Timeout()));
@@ -519,7 +519,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
     }
 
     private static async Task PutAsync(JsonObject ticket, byte[] data) =>
-        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket, data, Timeout()));
+        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket, data, Timeout()));
 
     private static async Task<JsonObject> CompleteAsync(HttpClient client, string id)
     {

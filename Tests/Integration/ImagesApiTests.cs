@@ -226,7 +226,7 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
 
         var ticket = await CreateUploadAsync(client, "big.jpg", "image/jpeg", bytes.Length);
         var id = (string)ticket["id"]!;
-        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket, bytes, Timeout()));
+        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket, bytes, Timeout()));
 
         var image = await WaitForStatusAsync(client, id, "Ready");
         Assert.Equal(6, ((JsonArray)image["renditions"]!).Count);

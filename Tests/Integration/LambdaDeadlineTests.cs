@@ -43,7 +43,7 @@ public sealed class LambdaFaultAppHostFixture : ProxiedAppHostFixture
             {
                 var ticket = await ApiCalls.CreateUploadAsync(client, "warm-up.jpg", "image/jpeg", jpeg.Length, cancellationToken);
                 return ticket.Status == HttpStatusCode.Created
-                    && await UploadTickets.PutAsync(ticket.Body!, jpeg, cancellationToken) == HttpStatusCode.OK
+                    && await TicketPuts.PutAsync(ticket.Body!, jpeg, cancellationToken) == HttpStatusCode.OK
                     && (await ApiCalls.CompleteUntilSettledAsync(client, ticket.Id!, cancellationToken)).Status == HttpStatusCode.OK;
             }
         }
@@ -77,7 +77,7 @@ public sealed class LambdaDeadlineTests(LambdaFaultAppHostFixture fixture)
         // The commit (and the SDK's retry of it) is held past the function's deadline, then applied late.
         fixture.DynamoDbProxy.Inject(r => r.Operation == "PutItem" && r.Body.Contains(sub, StringComparison.Ordinal)
             && r.Body.Contains("#version", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal), ProxyFault.HoldThenForwardLate, times: 2);
-        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket.Body!, jpeg, Timeout()));
+        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket.Body!, jpeg, Timeout()));
 
         // Nobody calls complete: only the S3 event, delivered again after the cut-off invocation failed, can finish it.
         // Watched in the table, not through the API: the local Lambda service runs one invocation at a time, and the

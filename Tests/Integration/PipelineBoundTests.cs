@@ -72,7 +72,7 @@ public sealed class PipelineBoundTests(NarrowPipelineAppHostFixture fixture)
         // Four files arrive at once: their S3 events and completes compete for the one pipeline slot.
         var tickets = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => ApiCalls.CreateUploadAsync(client, $"{i}.jpg", "image/jpeg", photo.Length, Timeout())));
         Assert.All(tickets, t => Assert.Equal(HttpStatusCode.Created, t.Status));
-        Assert.All(await Task.WhenAll(tickets.Select(t => UploadTickets.PutAsync(t.Body!, photo, Timeout()))), s => Assert.Equal(HttpStatusCode.OK, s));
+        Assert.All(await Task.WhenAll(tickets.Select(t => TicketPuts.PutAsync(t.Body!, photo, Timeout()))), s => Assert.Equal(HttpStatusCode.OK, s));
         var first = await Task.WhenAll(tickets.Select(t => ApiCalls.CompleteAsync(client, t.Id!, Timeout())));
         Assert.All(first, a => Assert.True(a.Status is HttpStatusCode.OK || (a.Status == HttpStatusCode.ServiceUnavailable && a.RetryAfter > TimeSpan.Zero), $"{(int)a.Status} {a.Body}"));
         TestContext.Current.TestOutputHelper?.WriteLine($"first completes: {string.Join(", ", first.Select(a => $"{(int)a.Status} {a.ImageStatus}"))}");

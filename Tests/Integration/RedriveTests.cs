@@ -73,7 +73,7 @@ public sealed class RedriveTests(RedriveAppHostFixture fixture)
         JsonObject record;
         try
         {
-            Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket.Body!, bytes, Timeout()));
+            Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket.Body!, bytes, Timeout()));
             (var key, record) = await WaitForFailureRecordAsync(Timeout(90));
             Assert.Equal("RetriesExhausted", (string?)record["requestContext"]!["condition"]);
             Assert.Equal(3, (int)record["requestContext"]!["approximateInvokeCount"]!);

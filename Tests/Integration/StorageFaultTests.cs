@@ -117,7 +117,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
 
         // The PUT's event and the complete race for the claim; whichever makes the faulted call meets the fault.
         Inject(step, sub, fault, times);
-        Assert.Equal(HttpStatusCode.OK, await UploadTickets.PutAsync(ticket.Body!, jpeg, Timeout()));
+        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket.Body!, jpeg, Timeout()));
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         var answer = await ApiCalls.CompleteAsync(client, ticket.Id!, Timeout());
         AssertWithinApiGatewayTimeout(stopwatch);

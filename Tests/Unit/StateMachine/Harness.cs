@@ -34,6 +34,7 @@ public sealed class Harness : IDisposable
         var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
         Remover = new ImageRemover(Metadata, Objects, Media, storage, Time, NullLogger<ImageRemover>.Instance);
         Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Refused, storage, processing, Time, NullLogger<DirectUploads>.Instance);
+        Tickets = new UploadTickets(Objects, Metadata, storage, processing, Time, NullLogger<UploadTickets>.Instance);
         Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
         Library = new ImageLibrary(Metadata, Remover, processing, Time);
         Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, Media, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
@@ -48,6 +49,7 @@ public sealed class Harness : IDisposable
     public RefusedUploads Refused { get; } = new();
     public ImageRemover Remover { get; }
     public DirectUploads Direct { get; }
+    public UploadTickets Tickets { get; }
     public PresignedUploads Presigned { get; }
     public ImageLibrary Library { get; }
     public OrphanSweeper Sweeper { get; }

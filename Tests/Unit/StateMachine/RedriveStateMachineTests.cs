@@ -112,7 +112,7 @@ public sealed class RedriveStateMachineTests
     // record of the event is in the failure bucket.
     private static async Task<(FailedEventRedrive Redrive, PresignedUpload Upload)> FailedUploadAsync(Harness h)
     {
-        var upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        var upload = await h.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
         h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
         var s3Event = new JsonObject
         {

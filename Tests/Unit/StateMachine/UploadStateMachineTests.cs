@@ -40,7 +40,7 @@ public sealed class UploadStateMachineTests
     {
         using var h = new Harness();
 
-        var refusal = await Assert.ThrowsAsync<ImageRejectedException>(() => h.Presigned.CreateAsync(Harness.Owner, "iphone.heic", contentType, 1000, Harness.Token));
+        var refusal = await Assert.ThrowsAsync<ImageRejectedException>(() => h.Tickets.CreateAsync(Harness.Owner, "iphone.heic", contentType, 1000, Harness.Token));
 
         Assert.Equal(RejectionReason.UnsupportedFormat, refusal.Reason);
         Assert.Equal(ImageFormats.HeicRefusal, refusal.Message);
@@ -55,7 +55,7 @@ public sealed class UploadStateMachineTests
         Assert.Equal(8, direct.Plan.Calls);
 
         using var presigned = new Harness();
-        var upload = await presigned.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        var upload = await presigned.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
         presigned.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
         var before = presigned.Plan.Calls;
         await presigned.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token);
@@ -109,7 +109,7 @@ public sealed class UploadStateMachineTests
     private static async Task PresignedFlowAsync(int call, Fault fault, Func<Harness, PresignedUpload, Task<ImageRecord?>> process)
     {
         using var h = new Harness();
-        var upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        var upload = await h.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
         h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
         h.Plan.FailCall(h.Plan.Calls + call, fault);
 
@@ -161,7 +161,7 @@ public sealed class UploadStateMachineTests
         PresignedUpload? upload = null;
         if (flow != "direct")
         {
-            upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+            upload = await h.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
             h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
         }
 
@@ -218,7 +218,7 @@ public sealed class UploadStateMachineTests
     public async Task A_refused_presigned_upload_ends_failed_without_its_original_whichever_call_fails(int call, Fault fault)
     {
         using var h = new Harness();
-        var upload = await h.Presigned.CreateAsync(Harness.Owner, "c.jpg", "image/jpeg", FakePipeline.Corrupt.Length, Harness.Token);
+        var upload = await h.Tickets.CreateAsync(Harness.Owner, "c.jpg", "image/jpeg", FakePipeline.Corrupt.Length, Harness.Token);
         h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Corrupt);
         h.Plan.FailCall(h.Plan.Calls + call, fault);
 
@@ -263,7 +263,7 @@ public sealed class UploadStateMachineTests
     public async Task A_worker_whose_claim_was_taken_over_cannot_commit_and_removes_only_its_own_attempt()
     {
         using var h = new Harness();
-        var upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        var upload = await h.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
         h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
 
         // Worker A's commit is held past the claim timeout; worker B takes over and commits; then A's commit lands late.
@@ -291,7 +291,7 @@ public sealed class UploadStateMachineTests
     public async Task A_worker_whose_claim_failed_while_another_claimed_does_not_release_the_other_workers_claim()
     {
         using var h = new Harness();
-        var upload = await h.Presigned.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        var upload = await h.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
         h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
         var pending = h.Metadata.Peek(Harness.Owner, upload.Image.Id)!;
         var other = UploadRules.Claim(pending, "otherworker1", h.Time.GetUtcNow()) with { Version = pending.Version + 1 };

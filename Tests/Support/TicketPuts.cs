@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace ImageAspire.Tests.Support;
 
 /// <summary>The PUT a client makes with a ticket from <c>POST /api/uploads</c>.</summary>
-public static class UploadTickets
+public static class TicketPuts
 {
     private static readonly HttpClient Http = new();
 
