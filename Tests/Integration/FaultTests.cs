@@ -9,6 +9,7 @@ using Aspire.Hosting.Testing;
 using ImageAspire.ImageService.Storage;
 using ImageAspire.Tests.Support;
 using Microsoft.Extensions.Options;
+using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
@@ -41,7 +42,6 @@ public sealed class FaultAppHostGroup : ICollectionFixture<FaultAppHostFixture>
 [Collection(FaultAppHostGroup.Name)]
 public sealed class FaultTests(FaultAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
 
     [Theory]
     [InlineData("s3")]

@@ -10,6 +10,7 @@ using ImageAspire.ImageService.Storage;
 using ImageAspire.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using NetVips;
+using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
@@ -17,7 +18,6 @@ namespace ImageAspire.Tests.Integration;
 [Collection(AppHostGroup.Name)]
 public sealed class HardeningTests(AppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
 
     public static IEnumerable<(string Name, byte[] Data, string FileName, string ContentType)> HostileFiles()
     {

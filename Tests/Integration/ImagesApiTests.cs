@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using ImageAspire.AppHost;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.Tests.Support;
+using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
@@ -45,7 +46,6 @@ public sealed class AotLambdaAppHostGroup : ICollectionFixture<AotLambdaAppHostF
 
 public abstract class ImagesApiTests(AppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 60) => TestTimeout.After(seconds);
 
     [Theory]
     [InlineData("jpeg")]
@@ -64,7 +64,7 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
         using var response = await UploadAsync(client, ("file", bytes, $"photo.{kind}", contentType));
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var image = (await response.Content.ReadFromJsonAsync<JsonObject>(Timeout()))!;
+        var image = (await response.Content.ReadFromJsonAsync<JsonObject>(Timeout(60)))!;
         var id = (string)image["id"]!;
         Assert.Equal($"/api/images/{id}", response.Headers.Location?.OriginalString);
         Assert.Equal("Ready", (string?)image["status"]);
@@ -83,17 +83,17 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
             Assert.StartsWith($"/media/{fixture.MediaPaths.Encode(sub)}/{id}/", url, StringComparison.Ordinal);
             Assert.DoesNotContain(sub, url, StringComparison.Ordinal);
             var key = "renditions/" + url["/media/".Length..];
-            using var stored = await fixture.S3.GetObjectAsync(fixture.Environment["RenditionsBucketName"], key, Timeout());
+            using var stored = await fixture.S3.GetObjectAsync(fixture.Environment["RenditionsBucketName"], key, Timeout(60));
             Assert.Equal((long)rendition["bytes"]!, stored.ContentLength);
             Assert.Equal(ImageAspire.ImageService.Images.ImageProcessor.RenditionCacheControl, stored.Headers.CacheControl);
             Assert.Equal("public, max-age=86400, immutable", stored.Headers.CacheControl);
         }
 
-        var original = await fixture.S3.GetObjectMetadataAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/{id}.{(kind == "jpeg" ? "jpg" : kind)}", Timeout());
+        var original = await fixture.S3.GetObjectMetadataAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/{id}.{(kind == "jpeg" ? "jpg" : kind)}", Timeout(60));
         Assert.Equal(bytes.Length, original.ContentLength);
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), original.Metadata["sha256"]);
 
-        var fetched = await client.GetFromJsonAsync<JsonObject>($"/api/images/{id}", Timeout());
+        var fetched = await client.GetFromJsonAsync<JsonObject>($"/api/images/{id}", Timeout(60));
         Assert.Equal(id, (string?)fetched!["id"]);
     }
 
@@ -107,7 +107,7 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
             ("file", TestImages.Png(300, 300), "b.png", "image/png"));
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var images = (await response.Content.ReadFromJsonAsync<JsonArray>(Timeout()))!;
+        var images = (await response.Content.ReadFromJsonAsync<JsonArray>(Timeout(60)))!;
         Assert.Equal(["a.jpg", "b.png"], images.Select(i => (string?)i!["fileName"]));
     }
 
@@ -121,7 +121,7 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
             ("file", TestImages.HeicHeader(), "bad.heic", "image/heic"));
 
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "HEIC");
-        var list = await client.GetFromJsonAsync<JsonObject>("/api/images", Timeout());
+        var list = await client.GetFromJsonAsync<JsonObject>("/api/images", Timeout(60));
         Assert.Empty((JsonArray)list!["items"]!);
     }
 
@@ -133,20 +133,20 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
         for (var i = 0; i < 3; i++)
         {
             using var response = await UploadAsync(client, ("file", TestImages.Jpeg(320 + i, 240), $"{i}.jpg", "image/jpeg"));
-            ids.Add((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Timeout()))!["id"]!);
+            ids.Add((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Timeout(60)))!["id"]!);
         }
 
-        var first = (await client.GetFromJsonAsync<JsonObject>("/api/images?limit=2", Timeout()))!;
+        var first = (await client.GetFromJsonAsync<JsonObject>("/api/images?limit=2", Timeout(60)))!;
         var cursor = (string?)first["nextCursor"];
         Assert.NotNull(cursor);
-        var second = (await client.GetFromJsonAsync<JsonObject>($"/api/images?limit=2&cursor={Uri.EscapeDataString(cursor)}", Timeout()))!;
+        var second = (await client.GetFromJsonAsync<JsonObject>($"/api/images?limit=2&cursor={Uri.EscapeDataString(cursor)}", Timeout(60)))!;
 
         var listed = ((JsonArray)first["items"]!).Concat((JsonArray)second["items"]!).Select(i => (string)i!["id"]!).ToList();
         Assert.Equal(Enumerable.Reverse(ids), listed);
         Assert.Null((string?)second["nextCursor"]);
 
-        await AssertProblemAsync(await client.GetAsync(new Uri("/api/images?cursor=garbage", UriKind.Relative), Timeout()), HttpStatusCode.BadRequest, "cursor");
-        await AssertProblemAsync(await client.GetAsync(new Uri("/api/images?limit=0", UriKind.Relative), Timeout()), HttpStatusCode.BadRequest, "limit");
+        await AssertProblemAsync(await client.GetAsync(new Uri("/api/images?cursor=garbage", UriKind.Relative), Timeout(60)), HttpStatusCode.BadRequest, "cursor");
+        await AssertProblemAsync(await client.GetAsync(new Uri("/api/images?limit=0", UriKind.Relative), Timeout(60)), HttpStatusCode.BadRequest, "limit");
     }
 
     [Fact]
@@ -154,17 +154,17 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
     {
         using var client = await SignedInClientAsync();
         using var upload = await UploadAsync(client, ("file", TestImages.Jpeg(900, 600), "gone.jpg", "image/jpeg"));
-        var image = (await upload.Content.ReadFromJsonAsync<JsonObject>(Timeout()))!;
+        var image = (await upload.Content.ReadFromJsonAsync<JsonObject>(Timeout(60)))!;
         var id = (string)image["id"]!;
         var sub = await SubAsync(client);
 
-        using var deleted = await client.DeleteAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout());
+        using var deleted = await client.DeleteAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout(60));
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout())).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout())).StatusCode);
-        var originals = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["OriginalsBucketName"], Prefix = $"originals/{sub}/{id}" }, Timeout());
-        var renditions = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["RenditionsBucketName"], Prefix = $"{fixture.RenditionsPrefixOf(sub)}{id}/" }, Timeout());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout(60))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout(60))).StatusCode);
+        var originals = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["OriginalsBucketName"], Prefix = $"originals/{sub}/{id}" }, Timeout(60));
+        var renditions = await fixture.S3.ListObjectsV2Async(new() { BucketName = fixture.Environment["RenditionsBucketName"], Prefix = $"{fixture.RenditionsPrefixOf(sub)}{id}/" }, Timeout(60));
         Assert.Empty(originals.S3Objects ?? []);
         Assert.Empty(renditions.S3Objects ?? []);
     }
@@ -174,23 +174,23 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
     {
         using var owner = await SignedInClientAsync();
         using var upload = await UploadAsync(owner, ("file", TestImages.Jpeg(500, 400), "mine.jpg", "image/jpeg"));
-        var id = (string)(await upload.Content.ReadFromJsonAsync<JsonObject>(Timeout()))!["id"]!;
+        var id = (string)(await upload.Content.ReadFromJsonAsync<JsonObject>(Timeout(60)))!["id"]!;
         using var stranger = await SignedInClientAsync();
 
-        using var get = await stranger.GetAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout());
-        using var missing = await stranger.GetAsync(new Uri($"/api/images/{ImageAspire.ImageService.Storage.ImageId.New()}", UriKind.Relative), Timeout());
-        using var delete = await stranger.DeleteAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout());
-        using var complete = await stranger.PostAsync(new Uri($"/api/uploads/{id}/complete", UriKind.Relative), null, Timeout());
-        var list = await stranger.GetFromJsonAsync<JsonObject>("/api/images", Timeout());
+        using var get = await stranger.GetAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout(60));
+        using var missing = await stranger.GetAsync(new Uri($"/api/images/{ImageAspire.ImageService.Storage.ImageId.New()}", UriKind.Relative), Timeout(60));
+        using var delete = await stranger.DeleteAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout(60));
+        using var complete = await stranger.PostAsync(new Uri($"/api/uploads/{id}/complete", UriKind.Relative), null, Timeout(60));
+        var list = await stranger.GetFromJsonAsync<JsonObject>("/api/images", Timeout(60));
 
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, delete.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, complete.StatusCode);
         Assert.Equal(
-            (await missing.Content.ReadAsStringAsync(Timeout())).Replace(missing.RequestMessage!.RequestUri!.Segments[^1], "ID", StringComparison.Ordinal),
-            (await get.Content.ReadAsStringAsync(Timeout())).Replace(id, "ID", StringComparison.Ordinal));
+            (await missing.Content.ReadAsStringAsync(Timeout(60))).Replace(missing.RequestMessage!.RequestUri!.Segments[^1], "ID", StringComparison.Ordinal),
+            (await get.Content.ReadAsStringAsync(Timeout(60))).Replace(id, "ID", StringComparison.Ordinal));
         Assert.Empty((JsonArray)list!["items"]!);
-        Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync(new Uri($"/api/images/{id}", UriKind.Relative), Timeout(60))).StatusCode);
     }
 
     [Fact]
@@ -209,13 +209,13 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
 
         using var plain = new ByteArrayContent(jpeg);
         plain.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
-        await AssertProblemAsync(await client.PostAsync(new Uri("/api/images", UriKind.Relative), plain, Timeout()), HttpStatusCode.UnsupportedMediaType, "multipart");
+        await AssertProblemAsync(await client.PostAsync(new Uri("/api/images", UriKind.Relative), plain, Timeout(60)), HttpStatusCode.UnsupportedMediaType, "multipart");
 
         using var noBoundary = new ByteArrayContent(jpeg);
         noBoundary.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data");
-        await AssertProblemAsync(await client.PostAsync(new Uri("/api/images", UriKind.Relative), noBoundary, Timeout()), HttpStatusCode.BadRequest, null);
+        await AssertProblemAsync(await client.PostAsync(new Uri("/api/images", UriKind.Relative), noBoundary, Timeout(60)), HttpStatusCode.BadRequest, null);
 
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/health", UriKind.Relative), Timeout())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/health", UriKind.Relative), Timeout(60))).StatusCode);
     }
 
     [Fact]
@@ -226,16 +226,16 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
 
         var ticket = await CreateUploadAsync(client, "big.jpg", "image/jpeg", bytes.Length);
         var id = (string)ticket["id"]!;
-        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket, bytes, Timeout()));
+        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket, bytes, Timeout(60)));
 
         var image = await WaitForStatusAsync(client, id, "Ready");
         Assert.Equal(6, ((JsonArray)image["renditions"]!).Count);
         Assert.Equal(3000, (int)image["width"]!);
 
         // complete after the event changes nothing: same image, same renditions.
-        using var complete = await client.PostAsync(new Uri($"/api/uploads/{id}/complete", UriKind.Relative), null, Timeout());
+        using var complete = await client.PostAsync(new Uri($"/api/uploads/{id}/complete", UriKind.Relative), null, Timeout(60));
         Assert.Equal(HttpStatusCode.OK, complete.StatusCode);
-        var completed = (await complete.Content.ReadFromJsonAsync<JsonObject>(Timeout()))!;
+        var completed = (await complete.Content.ReadFromJsonAsync<JsonObject>(Timeout(60)))!;
         Assert.Equal(image.ToJsonString(), completed.ToJsonString());
     }
 
@@ -244,13 +244,13 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
     {
         using var client = await SignedInClientAsync();
 
-        await AssertProblemAsync(await client.PostAsJsonAsync("/api/uploads", new { fileName = "a.heic", contentType = "image/heic", size = 1000 }, Timeout()), HttpStatusCode.UnsupportedMediaType, "JPEG");
-        await AssertProblemAsync(await client.PostAsJsonAsync("/api/uploads", new { fileName = "a.jpg", contentType = "image/jpeg", size = (50L * 1024 * 1024) + 1 }, Timeout()), HttpStatusCode.RequestEntityTooLarge, "limit");
-        await AssertProblemAsync(await client.PostAsJsonAsync("/api/uploads", new { fileName = "a.jpg", contentType = "image/jpeg", size = 0 }, Timeout()), HttpStatusCode.BadRequest, null);
+        await AssertProblemAsync(await client.PostAsJsonAsync("/api/uploads", new { fileName = "a.heic", contentType = "image/heic", size = 1000 }, Timeout(60)), HttpStatusCode.UnsupportedMediaType, "JPEG");
+        await AssertProblemAsync(await client.PostAsJsonAsync("/api/uploads", new { fileName = "a.jpg", contentType = "image/jpeg", size = (50L * 1024 * 1024) + 1 }, Timeout(60)), HttpStatusCode.RequestEntityTooLarge, "limit");
+        await AssertProblemAsync(await client.PostAsJsonAsync("/api/uploads", new { fileName = "a.jpg", contentType = "image/jpeg", size = 0 }, Timeout(60)), HttpStatusCode.BadRequest, null);
 
         var ticket = await CreateUploadAsync(client, "later.jpg", "image/jpeg", 1234);
-        await AssertProblemAsync(await client.PostAsync(new Uri($"/api/uploads/{ticket["id"]}/complete", UriKind.Relative), null, Timeout()), HttpStatusCode.Conflict, "upload");
-        var pending = await client.GetFromJsonAsync<JsonObject>($"/api/images/{ticket["id"]}", Timeout());
+        await AssertProblemAsync(await client.PostAsync(new Uri($"/api/uploads/{ticket["id"]}/complete", UriKind.Relative), null, Timeout(60)), HttpStatusCode.Conflict, "upload");
+        var pending = await client.GetFromJsonAsync<JsonObject>($"/api/images/{ticket["id"]}", Timeout(60));
         Assert.Equal("Pending", (string?)pending!["status"]);
     }
 
@@ -258,41 +258,41 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
     public async Task Only_admins_change_settings_and_the_next_upload_follows_them()
     {
         using var user = await SignedInClientAsync();
-        var admin = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Admin.Email, LocalUsers.Admin.Password, Timeout());
+        var admin = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Admin.Email, LocalUsers.Admin.Password, Timeout(60));
         using var adminClient = fixture.CreateServiceClient(admin.AccessToken);
-        var original = (await user.GetFromJsonAsync<JsonObject>("/api/settings", Timeout()))!;
+        var original = (await user.GetFromJsonAsync<JsonObject>("/api/settings", Timeout(60)))!;
         var changed = JsonNode.Parse(original.ToJsonString())!.AsObject();
         changed["renditions"] = new JsonArray(new JsonObject { ["name"] = "tiny", ["width"] = 64, ["height"] = 64, ["mode"] = "cover", ["watermark"] = false });
         changed["formats"] = new JsonArray(new JsonObject { ["format"] = "webp", ["quality"] = 70 });
 
-        Assert.Equal(HttpStatusCode.Forbidden, (await user.PutAsJsonAsync("/api/settings", changed, Timeout())).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await user.PutAsJsonAsync("/api/settings", changed, Timeout(60))).StatusCode);
         var invalid = JsonNode.Parse(changed.ToJsonString())!.AsObject();
         invalid["renditions"]![0]!["width"] = 0;
-        await AssertProblemAsync(await adminClient.PutAsJsonAsync("/api/settings", invalid, Timeout()), HttpStatusCode.BadRequest, "16 and 4096");
+        await AssertProblemAsync(await adminClient.PutAsJsonAsync("/api/settings", invalid, Timeout(60)), HttpStatusCode.BadRequest, "16 and 4096");
 
         try
         {
-            Assert.Equal(HttpStatusCode.OK, (await adminClient.PutAsJsonAsync("/api/settings", changed, Timeout())).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await adminClient.PutAsJsonAsync("/api/settings", changed, Timeout(60))).StatusCode);
             using var upload = await UploadAsync(user, ("file", TestImages.Jpeg(800, 600), "after.jpg", "image/jpeg"));
-            var image = (await upload.Content.ReadFromJsonAsync<JsonObject>(Timeout()))!;
+            var image = (await upload.Content.ReadFromJsonAsync<JsonObject>(Timeout(60)))!;
             var rendition = Assert.Single((JsonArray)image["renditions"]!)!;
             Assert.Equal("tiny.webp", $"{rendition["name"]}.{rendition["format"]}");
             Assert.Equal(64, (int)rendition["width"]!);
         }
         finally
         {
-            Assert.Equal(HttpStatusCode.OK, (await adminClient.PutAsJsonAsync("/api/settings", original, Timeout())).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await adminClient.PutAsJsonAsync("/api/settings", original, Timeout(60))).StatusCode);
         }
     }
 
     private async Task<HttpClient> SignedInClientAsync()
     {
-        var tokens = await fixture.NewUserAsync(Timeout());
+        var tokens = await fixture.NewUserAsync(Timeout(60));
         return fixture.CreateServiceClient(tokens.AccessToken);
     }
 
     private static async Task<string> SubAsync(HttpClient client) =>
-        (string)(await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout()))!["sub"]!;
+        (string)(await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout(60)))!["sub"]!;
 
     private static async Task<HttpResponseMessage> UploadAsync(HttpClient client, params (string Part, byte[] Data, string FileName, string ContentType)[] files)
     {
@@ -309,9 +309,9 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
 
     private static async Task<JsonObject> CreateUploadAsync(HttpClient client, string fileName, string contentType, long size)
     {
-        using var response = await client.PostAsJsonAsync("/api/uploads", new { fileName, contentType, size }, Timeout());
+        using var response = await client.PostAsJsonAsync("/api/uploads", new { fileName, contentType, size }, Timeout(60));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonObject>(Timeout()))!;
+        return (await response.Content.ReadFromJsonAsync<JsonObject>(Timeout(60)))!;
     }
 
     private static async Task<JsonObject> WaitForStatusAsync(HttpClient client, string id, string status)
@@ -319,14 +319,14 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            var image = (await client.GetFromJsonAsync<JsonObject>($"/api/images/{id}", Timeout()))!;
+            var image = (await client.GetFromJsonAsync<JsonObject>($"/api/images/{id}", Timeout(60)))!;
             if ((string?)image["status"] == status || DateTime.UtcNow > deadline)
             {
                 Assert.Equal(status, (string?)image["status"]);
                 return image;
             }
 
-            await Task.Delay(200, Timeout());
+            await Task.Delay(200, Timeout(60));
         }
     }
 
@@ -334,7 +334,7 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
     {
         using (response)
         {
-            var body = await response.Content.ReadAsStringAsync(Timeout());
+            var body = await response.Content.ReadAsStringAsync(Timeout(60));
             Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             var problem = JsonNode.Parse(body)!;

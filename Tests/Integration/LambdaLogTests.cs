@@ -8,6 +8,7 @@ using Aspire.Hosting.ApplicationModel;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
@@ -19,7 +20,6 @@ namespace ImageAspire.Tests.Integration;
 [Collection(LambdaAppHostGroup.Name)]
 public sealed partial class LambdaLogTests(LambdaAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
 
     [Fact]
     public async Task The_functions_log_is_json_with_request_and_trace_ids_and_emf_metrics_and_holds_no_secrets()

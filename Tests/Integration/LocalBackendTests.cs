@@ -15,13 +15,13 @@ using ImageAspire.AppHost;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.LocalAws.Templates;
 using ImageAspire.Tests.Support;
+using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
 [Collection(AppHostGroup.Name)]
 public sealed class LocalBackendTests(AppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 60) => TestTimeout.After(seconds);
 
     [Fact]
     public async Task Buckets_and_table_exist_as_the_template_defines_them()
@@ -29,14 +29,14 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         var template = CloudFormationTemplate.Load(Path.Combine(AppContext.BaseDirectory, "template.yaml"));
         var context = new TemplateContext(template, new Dictionary<string, string> { ["Stage"] = "local" });
 
-        var buckets = (await fixture.S3.ListBucketsAsync(Timeout())).Buckets.Select(b => b.BucketName).ToHashSet();
+        var buckets = (await fixture.S3.ListBucketsAsync(Timeout(60))).Buckets.Select(b => b.BucketName).ToHashSet();
         var expectedBuckets = template.ResourcesOfType("AWS::S3::Bucket")
             .Select(b => TemplateFunctions.Resolve(b.Properties["BucketName"], context)!.ToString()).ToList();
         Assert.Equal(4, expectedBuckets.Count);
         Assert.All(expectedBuckets, name => Assert.Contains(name, buckets));
 
         // CORS as the template's rule, with the local site's origin instead of the CloudFront domain.
-        var cors = await fixture.S3.GetCORSConfigurationAsync(fixture.Environment["OriginalsBucketName"], Timeout());
+        var cors = await fixture.S3.GetCORSConfigurationAsync(fixture.Environment["OriginalsBucketName"], Timeout(60));
         var rule = Assert.Single(cors.Configuration.Rules);
         var templateRule = template.Resources.Single(r => r.LogicalId == "OriginalsBucket").Properties["CorsConfiguration"]!["CorsRules"]![0]!;
         Assert.Equal(((JsonArray)templateRule["AllowedMethods"]!).Select(m => (string?)m), rule.AllowedMethods);
@@ -46,7 +46,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         var tableDefinition = template.ResourcesOfType("AWS::DynamoDB::Table").Single();
         var tableName = TemplateFunctions.Resolve(tableDefinition.Properties["TableName"], context)!.ToString();
         Assert.Equal(fixture.Environment["ImagesTableName"], tableName);
-        var table = (await fixture.DynamoDb.DescribeTableAsync(tableName, Timeout())).Table;
+        var table = (await fixture.DynamoDb.DescribeTableAsync(tableName, Timeout(60))).Table;
         var expectedKeys = ((JsonArray)tableDefinition.Properties["KeySchema"]!)
             .Select(k => $"{k!["AttributeName"]}:{k["KeyType"]}").ToList();
         Assert.Equal(expectedKeys, table.KeySchema.Select(k => $"{k.AttributeName}:{k.KeyType.Value}").ToList());
@@ -79,9 +79,9 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     public async Task A_fresh_stack_answers_the_default_settings_as_in_AWS()
     {
         // Nothing seeds a settings item, locally or in AWS: the service's defaults are the one definition.
-        using var client = fixture.CreateServiceClient((await fixture.NewUserAsync(Timeout())).AccessToken);
+        using var client = fixture.CreateServiceClient((await fixture.NewUserAsync(Timeout(60))).AccessToken);
 
-        var settings = (await client.GetFromJsonAsync<JsonObject>("/api/settings", Timeout()))!;
+        var settings = (await client.GetFromJsonAsync<JsonObject>("/api/settings", Timeout(60)))!;
 
         Assert.Equal(["thumb", "medium", "large"], ((JsonArray)settings["renditions"]!).Select(r => (string?)r!["name"]));
     }
@@ -89,10 +89,10 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     [Fact]
     public async Task A_signed_up_user_gets_a_token_that_the_service_accepts()
     {
-        var tokens = await fixture.NewUserAsync(Timeout());
+        var tokens = await fixture.NewUserAsync(Timeout(60));
         using var client = fixture.CreateServiceClient(tokens.AccessToken);
 
-        var me = await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout());
+        var me = await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout(60));
 
         var sub = JwtClaims(tokens.AccessToken)["sub"]!.ToString();
         Assert.False(string.IsNullOrEmpty(sub));
@@ -102,10 +102,10 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     [Fact]
     public async Task The_seeded_admin_is_in_the_admins_group()
     {
-        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Admin.Email, LocalUsers.Admin.Password, Timeout());
+        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Admin.Email, LocalUsers.Admin.Password, Timeout(60));
         using var client = fixture.CreateServiceClient(tokens.AccessToken);
 
-        var me = await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout());
+        var me = await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout(60));
 
         Assert.Contains("admins", ((JsonArray)me!["groups"]!).Select(g => (string?)g));
     }
@@ -113,7 +113,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     [Fact]
     public async Task Requests_without_a_valid_access_token_are_refused()
     {
-        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Demo.Email, LocalUsers.Demo.Password, Timeout());
+        var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Demo.Email, LocalUsers.Demo.Password, Timeout(60));
         var parts = tokens.AccessToken.Split('.');
         var tamperedPayload = Base64Url(JwtClaims(tokens.AccessToken).Also(c => c["sub"] = "someone-else").ToJsonString());
         string[] refused =
@@ -129,12 +129,12 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         foreach (var token in refused)
         {
             using var client = fixture.CreateServiceClient(token.Length == 0 ? null : token);
-            using var response = await client.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout());
+            using var response = await client.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout(60));
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         }
 
         using var valid = fixture.CreateServiceClient(tokens.AccessToken);
-        Assert.Equal(HttpStatusCode.OK, (await valid.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await valid.GetAsync(new Uri("/api/me", UriKind.Relative), Timeout(60))).StatusCode);
     }
 
     [Fact]
@@ -142,8 +142,8 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     {
         using var client = fixture.CreateServiceClient();
 
-        var document = await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json", Timeout());
-        using var ui = await client.GetAsync(new Uri("/scalar", UriKind.Relative), Timeout());
+        var document = await client.GetFromJsonAsync<JsonObject>("/openapi/v1.json", Timeout(60));
+        using var ui = await client.GetAsync(new Uri("/scalar", UriKind.Relative), Timeout(60));
 
         var paths = ((JsonObject)document!["paths"]!).Select(p => p.Key).ToList();
         Assert.Contains("/api/images", paths);
@@ -193,12 +193,12 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, key));
 
         var config = new AmazonS3Config { ServiceURL = fixture.App.GetEndpoint("s3", "http").ToString(), ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 };
-        using var wrongSecret = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "not-the-secret"), config);
+        using var wrongSecret = new AmazonS3Client(new BasicAWSCredentials(LocalAwsBackend.EmbeddedAccessKeyId, "not-the-secret"), config);
         var mismatch = await Assert.ThrowsAsync<AmazonS3Exception>(() => wrongSecret.GetObjectAsync(bucket, key, Timeout(60)));
         Assert.Equal(HttpStatusCode.Forbidden, mismatch.StatusCode);
         Assert.Equal("SignatureDoesNotMatch", mismatch.ErrorCode);
 
-        using var unknownKey = new AmazonS3Client(new BasicAWSCredentials("AKIAUNKNOWN", "S3RVER"), config);
+        using var unknownKey = new AmazonS3Client(new BasicAWSCredentials("AKIAUNKNOWN", LocalAwsBackend.EmbeddedAccessKeyId), config);
         var unknown = await Assert.ThrowsAsync<AmazonS3Exception>(() => unknownKey.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = "overwrite" }, Timeout(60)));
         Assert.Equal("InvalidAccessKeyId", unknown.ErrorCode);
         Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, key));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using ImageAspire.Tests.Support;
+using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
@@ -25,7 +26,6 @@ public sealed class NarrowPipelineAppHostGroup : ICollectionFixture<NarrowPipeli
 [Collection(NarrowPipelineAppHostGroup.Name)]
 public sealed class PipelineBoundTests(NarrowPipelineAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
 
     [Fact]
     public async Task Uploads_beyond_the_bound_get_503_with_Retry_After_leave_nothing_and_succeed_when_retried()

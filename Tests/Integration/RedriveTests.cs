@@ -7,6 +7,7 @@ using Aspire.Hosting.Testing;
 using Amazon.S3.Model;
 using ImageAspire.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
@@ -56,7 +57,6 @@ public sealed class RedriveAppHostGroup : ICollectionFixture<RedriveAppHostFixtu
 [Collection(RedriveAppHostGroup.Name)]
 public sealed class RedriveTests(RedriveAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 120) => TestTimeout.After(seconds);
 
     [Fact]
     public async Task A_failed_S3_event_goes_to_the_failure_bucket_and_the_redrive_makes_its_image_ready_once()

@@ -8,6 +8,7 @@ using ImageAspire.ImageService.Storage;
 using ImageAspire.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
@@ -19,7 +20,6 @@ namespace ImageAspire.Tests.Integration;
 [Collection(FaultAppHostGroup.Name)]
 public sealed class StorageFaultTests(FaultAppHostFixture fixture)
 {
-    private static CancellationToken Timeout(int seconds = 180) => TestTimeout.After(seconds);
 
     /// <summary>A step of a flow: which proxy sees it, and how to recognise it (scoped to one user's keys).</summary>
     public sealed record FlowStep(string Name, bool S3, Func<ProxiedRequest, UserKeys, bool> Matches)
@@ -79,10 +79,10 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
     [InlineData("dynamodb create", ProxyFault.TrickleAnswer, 2)]
     public async Task A_direct_upload_keeps_the_invariants_when_one_storage_call_fails(string step, ProxyFault fault, int times)
     {
-        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout(180));
         Inject(step, sub, fault, times);
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        var answer = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "faulted.jpg", "image/jpeg", Timeout());
+        var answer = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "faulted.jpg", "image/jpeg", Timeout(180));
         AssertWithinApiGatewayTimeout(stopwatch);
         fixture.S3Proxy.Clear();
         fixture.DynamoDbProxy.Clear();
@@ -90,19 +90,19 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
 
         AssertAnsweredWell(answer);
         Assert.True(answer.Status is HttpStatusCode.Created or HttpStatusCode.ServiceUnavailable, $"{(int)answer.Status} {answer.Body}");
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout(180));
 
         await LandLateWritesAsync();
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout(180));
         var live = await EventuallyAsync(async () =>
         {
-            var items = await StoredImages.LiveItemsAsync(fixture, sub, Timeout());
+            var items = await StoredImages.LiveItemsAsync(fixture, sub, Timeout(180));
             // (2) a 201 is a Ready image; (3) a refused upload leaves no item (a late create is removed in the background).
             return answer.Status == HttpStatusCode.Created ? items.Count == 1 && items[0].Status == ImageStatus.Ready && items[0].Id == answer.Id : items.Count == 0;
         }, "the items to match the answer");
-        Assert.True(live, $"{(int)answer.Status}: items {string.Join(", ", (await StoredImages.LiveItemsAsync(fixture, sub, Timeout())).Select(i => $"{i.Id} {i.Status}"))}");
+        Assert.True(live, $"{(int)answer.Status}: items {string.Join(", ", (await StoredImages.LiveItemsAsync(fixture, sub, Timeout(180))).Select(i => $"{i.Id} {i.Status}"))}");
 
-        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout());
+        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout(180));
     }
 
     [Theory]
@@ -110,38 +110,38 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
     [InlineData("dynamodb commit", ProxyFault.TrickleAnswer, 2)]
     public async Task A_presigned_upload_keeps_the_invariants_when_one_storage_call_fails_and_a_retry_finishes_it(string step, ProxyFault fault, int times)
     {
-        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout(180));
         var jpeg = TestImages.Jpeg(320, 240);
-        var ticket = await ApiCalls.CreateUploadAsync(client, "presigned.jpg", "image/jpeg", jpeg.Length, Timeout());
+        var ticket = await ApiCalls.CreateUploadAsync(client, "presigned.jpg", "image/jpeg", jpeg.Length, Timeout(180));
         Assert.Equal(HttpStatusCode.Created, ticket.Status);
 
         // The PUT's event and the complete race for the claim; whichever makes the faulted call meets the fault.
         Inject(step, sub, fault, times);
-        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket.Body!, jpeg, Timeout()));
+        Assert.Equal(HttpStatusCode.OK, await TicketPuts.PutAsync(ticket.Body!, jpeg, Timeout(180)));
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        var answer = await ApiCalls.CompleteAsync(client, ticket.Id!, Timeout());
+        var answer = await ApiCalls.CompleteAsync(client, ticket.Id!, Timeout(180));
         AssertWithinApiGatewayTimeout(stopwatch);
         AssertAnsweredWell(answer);
         await AssertWholeBeforeAndAfterLateWritesAsync(step, sub);
 
-        var settled = await ApiCalls.CompleteUntilSettledAsync(client, ticket.Id!, Timeout());
+        var settled = await ApiCalls.CompleteUntilSettledAsync(client, ticket.Id!, Timeout(180));
         Assert.True(settled.ImageStatus == "Ready", $"{(int)settled.Status} {settled.Body}");
         Assert.Equal(6, ((JsonArray)settled.Body!["renditions"]!).Count);
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
-        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout());
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout(180));
+        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout(180));
     }
 
     [Theory]
     [MemberData(nameof(DeleteFaults))]
     public async Task A_delete_keeps_the_invariants_when_one_storage_call_fails_and_a_repeat_finishes_it(string step, ProxyFault fault, int times)
     {
-        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
-        var uploaded = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "doomed.jpg", "image/jpeg", Timeout());
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout(180));
+        var uploaded = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "doomed.jpg", "image/jpeg", Timeout(180));
         Assert.Equal(HttpStatusCode.Created, uploaded.Status);
 
         Inject(step, sub, fault, times);
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        using (var deleted = await client.DeleteAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout()))
+        using (var deleted = await client.DeleteAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout(180)))
         {
             AssertWithinApiGatewayTimeout(stopwatch);
             Assert.True(deleted.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound or HttpStatusCode.ServiceUnavailable, $"{(int)deleted.StatusCode}");
@@ -153,41 +153,41 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
 
         await AssertWholeBeforeAndAfterLateWritesAsync(step, sub);
 
-        using (var again = await client.DeleteAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout()))
+        using (var again = await client.DeleteAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout(180)))
         {
             Assert.True(again.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound, $"{(int)again.StatusCode}");
         }
 
-        using (var get = await client.GetAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout()))
+        using (var get = await client.GetAsync(new Uri($"/api/images/{uploaded.Id}", UriKind.Relative), Timeout(180)))
         {
             Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
         }
 
-        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout());
-        Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), Timeout()));
-        Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout()));
+        await StoredImages.SweepAndAssertNothingUnreferencedAsync(fixture, sub, FaultAppHostFixture.ClaimTimeout, Timeout(180));
+        Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), Timeout(180)));
+        Assert.Empty(await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout(180)));
     }
 
     [Fact]
     public async Task The_services_own_sweeper_removes_unreferenced_objects_within_its_grace_and_interval()
     {
-        var (client, sub) = await fixture.NewUserClientAsync(Timeout());
-        var kept = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "kept.jpg", "image/jpeg", Timeout());
+        var (client, sub) = await fixture.NewUserClientAsync(Timeout(180));
+        var kept = await ApiCalls.UploadAsync(client, TestImages.Jpeg(320, 240), "kept.jpg", "image/jpeg", Timeout(180));
         Assert.Equal(HttpStatusCode.Created, kept.Status);
 
         // What a crashed worker leaves: a rendition of an attempt no item names, and an original of an id with no item.
         var orphanId = ImageId.New();
         var stray = ImageKeys.Rendition(fixture.MediaPaths.Encode(sub), kept.Id!, "deadattempt1", "thumb", EncodedFormat.Jpeg);
         var orphan = ImageKeys.Original(sub, orphanId, "jpg");
-        await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["RenditionsBucketName"], Key = stray, ContentBody = "x" }, Timeout());
-        await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["OriginalsBucketName"], Key = orphan, ContentBody = "x" }, Timeout());
+        await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["RenditionsBucketName"], Key = stray, ContentBody = "x" }, Timeout(180));
+        await fixture.S3.PutObjectAsync(new() { BucketName = fixture.Environment["OriginalsBucketName"], Key = orphan, ContentBody = "x" }, Timeout(180));
         var planted = DateTimeOffset.UtcNow;
 
         var bound = FaultAppHostFixture.SweepGrace + FaultAppHostFixture.SweepInterval + TimeSpan.FromSeconds(10);
         while (await ExistsAsync("RenditionsBucketName", stray) || await ExistsAsync("OriginalsBucketName", orphan))
         {
             Assert.True(DateTimeOffset.UtcNow - planted < bound, $"not swept within {bound}");
-            await Task.Delay(500, Timeout());
+            await Task.Delay(500, Timeout(180));
         }
 
         var removedAfter = DateTimeOffset.UtcNow - planted;
@@ -196,15 +196,15 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
         Assert.True(removedAfter >= FaultAppHostFixture.SweepGrace - TimeSpan.FromSeconds(1), $"removed after {removedAfter}, inside the grace");
 
         // The orphan's id is fenced, and the image that was there is untouched.
-        var fenced = await StoredImages.Store(fixture).GetAsync(sub, orphanId, Timeout());
+        var fenced = await StoredImages.Store(fixture).GetAsync(sub, orphanId, Timeout(180));
         Assert.Equal(ImageStatus.Discarded, fenced?.Status);
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
-        Assert.Equal(7, (await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), Timeout())).Count
-            + (await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout())).Count);
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout(180));
+        Assert.Equal(7, (await fixture.ListKeysAsync(fixture.Environment["RenditionsBucketName"], fixture.RenditionsPrefixOf(sub), Timeout(180))).Count
+            + (await fixture.ListKeysAsync(fixture.Environment["OriginalsBucketName"], $"originals/{sub}/", Timeout(180))).Count);
     }
 
     private async Task<bool> ExistsAsync(string bucket, string key) =>
-        (await fixture.ListKeysAsync(fixture.Environment[bucket], key, Timeout())).Contains(key);
+        (await fixture.ListKeysAsync(fixture.Environment[bucket], key, Timeout(180))).Contains(key);
 
     private void Inject(string step, string sub, ProxyFault fault, int times)
     {
@@ -236,12 +236,12 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
     /// <summary>Invariant 1 now; then the held writes land, the fault is off, it was met, and invariant 1 again.</summary>
     private async Task AssertWholeBeforeAndAfterLateWritesAsync(string step, string sub)
     {
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout(180));
         await LandLateWritesAsync();
         fixture.S3Proxy.Clear();
         fixture.DynamoDbProxy.Clear();
         AssertFaultMet(step);
-        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout());
+        await StoredImages.AssertReadyItemsAreWholeAsync(fixture, sub, Timeout(180));
     }
 
     private async Task LandLateWritesAsync()
@@ -261,7 +261,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
                 return false;
             }
 
-            await Task.Delay(250, Timeout());
+            await Task.Delay(250, Timeout(180));
         }
 
         return true;

@@ -77,7 +77,7 @@ public class AppHostFixture : IAsyncLifetime
         var model = _app.Services.GetRequiredService<DistributedApplicationModel>();
         Environment = await model.Resources.OfType<ProvisioningResource>().Single().Result.WaitAsync(cts.Token);
 
-        var credentials = new BasicAWSCredentials("S3RVER", "S3RVER");
+        var credentials = new BasicAWSCredentials(LocalAwsBackend.EmbeddedAccessKeyId, LocalAwsBackend.EmbeddedAccessKeyId);
         // SDK v4 defaults on purpose: aws-chunked uploads with trailing checksums, as the service sends them.
         S3 = new AmazonS3Client(credentials, new AmazonS3Config
         {

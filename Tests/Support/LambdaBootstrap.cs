@@ -133,8 +133,8 @@ public sealed class LambdaBootstrap : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(provisioned);
         var start = StartInfo(directory);
-        start.Environment["AWS_ACCESS_KEY_ID"] = "S3RVER";
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = "S3RVER";
+        start.Environment["AWS_ACCESS_KEY_ID"] = LocalAwsBackend.EmbeddedAccessKeyId;
+        start.Environment["AWS_SECRET_ACCESS_KEY"] = LocalAwsBackend.EmbeddedAccessKeyId;
         start.Environment["AWS_ENDPOINT_URL_S3"] = s3.ToString();
         start.Environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamoDb.ToString();
         start.Environment["Storage__OriginalsBucket"] = provisioned["OriginalsBucketName"];

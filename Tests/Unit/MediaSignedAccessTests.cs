@@ -71,18 +71,40 @@ public sealed class MediaSignedAccessTests : IDisposable
     }
 
     [Fact]
-    public void No_cookies_are_refused() => Assert.NotNull(_edge.Refusal(Request("/media/owner-a/01jd/att/medium.webp").Request));
+    public void No_cookies_are_refused() =>
+        Assert.Equal("Missing Key-Pair-Id, Signature or Policy", _edge.Refusal(Request("/media/owner-a/01jd/att/medium.webp").Request));
 
     [Fact]
     public void Another_users_cookies_are_refused() =>
-        Assert.NotNull(_edge.Refusal(Request("/media/owner-a/01jd/att/medium.webp", Sign("http*://*/media/owner-b/*")).Request));
+        Assert.Equal("Access Denied (resource)", _edge.Refusal(Request("/media/owner-a/01jd/att/medium.webp", Sign("http*://*/media/owner-b/*")).Request));
 
     [Fact]
     public void Expired_cookies_are_refused()
     {
         var signature = Sign(lifetime: TimeSpan.FromMinutes(10));
         _time.Advance(TimeSpan.FromMinutes(10));
-        Assert.Contains("expired", _edge.Refusal(Request("/media/owner-a/x/y/z.jpg", signature).Request), StringComparison.Ordinal);
+        Assert.Equal("Access Denied (expired)", _edge.Refusal(Request("/media/owner-a/x/y/z.jpg", signature).Request));
+    }
+
+    [Fact]
+    public void A_policy_that_is_not_valid_yet_is_refused_for_that()
+    {
+        var policy = Encoding.UTF8.GetBytes("{\"Statement\":[{\"Resource\":\"http*://*/media/owner-a/*\",\"Condition\":{\"DateLessThan\":{\"AWS:EpochTime\":"
+            + (Now.ToUnixTimeSeconds() + 3600) + "},\"DateGreaterThan\":{\"AWS:EpochTime\":" + (Now.ToUnixTimeSeconds() + 600) + "}}}]}");
+#pragma warning disable CA5350 // CloudFront signs with SHA-1
+        var signature = new CloudFrontSignature(CloudFrontSigner.Encode(policy), CloudFrontSigner.Encode(_key.SignData(policy, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1)), KeyPairId);
+#pragma warning restore CA5350
+
+        Assert.Equal("Access Denied (not yet valid)", _edge.Refusal(Request("/media/owner-a/x/y/z.jpg", signature).Request));
+    }
+
+    [Fact]
+    public void Garbled_cookies_are_refused_as_malformed()
+    {
+        var signature = Sign();
+
+        Assert.Equal("Malformed Policy", _edge.Refusal(Request("/media/owner-a/x/y/z.jpg", signature with { Policy = "@@@@" }).Request));
+        Assert.Equal("Malformed Signature", _edge.Refusal(Request("/media/owner-a/x/y/z.jpg", signature with { Signature = "@@@@" }).Request));
     }
 
     [Fact]
@@ -134,6 +156,7 @@ public sealed class MediaSignedAccessTests : IDisposable
         var cannedSignature = CloudFrontSigner.Encode(_key.SignData(canned, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1));
 #pragma warning restore CA5350
         Assert.Null(_edge.Refusal(Request("/media/owner-a/x/y/z.jpg", query: $"?Expires={expires}&Signature={cannedSignature}&Key-Pair-Id={KeyPairId}").Request));
-        Assert.NotNull(_edge.Refusal(Request("/media/owner-a/x/y/other.jpg", query: $"?Expires={expires}&Signature={cannedSignature}&Key-Pair-Id={KeyPairId}").Request));
+        // Another file under the same signature: the rebuilt canned policy is not what was signed.
+        Assert.Equal("Invalid Signature", _edge.Refusal(Request("/media/owner-a/x/y/other.jpg", query: $"?Expires={expires}&Signature={cannedSignature}&Key-Pair-Id={KeyPairId}").Request));
     }
 }

@@ -11,6 +11,9 @@ public sealed class LocalAwsBackend
     /// <summary>The header that carries <see cref="S3EventSecret"/> on the local S3's object events.</summary>
     public const string S3EventSecretHeader = "x-s3-event-secret";
 
+    /// <summary>The one access key s3rver accepts (any secret); the local S3 front checks signatures made with it as the secret too.</summary>
+    public const string EmbeddedAccessKeyId = "S3RVER";
+
     /// <summary>The confirmation code the local Cognito accepts for every sign-up.</summary>
     public const string ConfirmationCode = "123456";
 
@@ -101,7 +104,7 @@ public sealed class LocalAwsBackend
     /// The local access key: s3rver knows only its own key pair, and LocalStack checks presigned URLs only for
     /// its <c>test</c> pair, so each backend gets the one it verifies signatures with.
     /// </summary>
-    public string AccessKeyId => Options.Backend == LocalAwsBackendKind.LocalStack ? "test" : "S3RVER";
+    public string AccessKeyId => Options.Backend == LocalAwsBackendKind.LocalStack ? "test" : EmbeddedAccessKeyId;
 
     /// <summary>The secret of <see cref="AccessKeyId"/>.</summary>
     public string SecretAccessKey => AccessKeyId;
