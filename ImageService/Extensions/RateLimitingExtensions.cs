@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
@@ -12,11 +13,17 @@ public sealed class RateLimitOptions
     public const string SectionName = "RateLimit";
 
     /// <summary>Requests a user may make at once.</summary>
+    [Range(1, 100_000)]
     public int Burst { get; set; } = 60;
 
     /// <summary>Requests a user regains per second.</summary>
+    [Range(1, 100_000)]
     public int PerSecond { get; set; } = 5;
 }
+
+/// <summary>Validates <see cref="RateLimitOptions"/> from its attributes (generated at compile time, no reflection).</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+public sealed partial class RateLimitOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<RateLimitOptions>;
 
 public static class RateLimitingExtensions
 {
@@ -24,7 +31,7 @@ public static class RateLimitingExtensions
 
     public static IServiceCollection AddPerUserRateLimiting(this IServiceCollection services)
     {
-        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateOnStart();
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateWith(new RateLimitOptionsValidator()).ValidateOnStart();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -114,7 +114,7 @@ public sealed class EdgeStaticSiteTests : IDisposable
         using var body = new MemoryStream();
         context.Response.Body = body;
         context.Features.Set<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>(new Microsoft.AspNetCore.Http.StreamResponseBodyFeature(body));
-        await StaticSite.ServeAsync(context, new EdgeSettings { WebRoot = _root }, NullLogger.Instance);
+        await StaticSite.ServeAsync(context, new EdgeOptions { WebRoot = _root }, NullLogger.Instance);
         return (context.Response.StatusCode, context.Response.Headers, System.Text.Encoding.UTF8.GetString(body.ToArray()));
     }
 }

@@ -17,14 +17,14 @@ public static class EdgeProxy
             Match = new RouteMatch { Path = behavior.PathPattern.EndsWith("/*", StringComparison.Ordinal) ? behavior.PathPattern[..^1] + "{**rest}" : behavior.PathPattern },
         }).ToList();
 
-    public static IReadOnlyList<ClusterConfig> Clusters(EdgeSettings settings) =>
+    public static IReadOnlyList<ClusterConfig> Clusters(EdgeOptions settings) =>
         settings.Origins.Select(origin => new ClusterConfig
         {
             ClusterId = origin.Key,
             Destinations = new Dictionary<string, DestinationConfig> { ["local"] = new() { Address = origin.Value } },
         }).ToList();
 
-    public static void AddTransforms(TransformBuilderContext context, EdgeDefinition definition, EdgeSettings settings)
+    public static void AddTransforms(TransformBuilderContext context, EdgeDefinition definition, EdgeOptions settings)
     {
         // Only the media origin is rewritten; the API origin takes requests as they come.
         if (context.Route.ClusterId != "media")

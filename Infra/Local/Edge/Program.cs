@@ -1,12 +1,20 @@
 using ImageAspire.LocalAws.Templates;
 using ImageAspire.LocalEdge;
+using Microsoft.Extensions.Options;
 
 // CloudFront's part, locally: one origin for the web app, /api/* and /media/*, with the path patterns, origins
 // and security headers of the template's distribution.
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 
-var settings = builder.Configuration.GetSection("Edge").Get<EdgeSettings>() ?? throw new InvalidOperationException("The Edge section is required.");
+// Read before the host is built: the routes and clusters are made from it. Checked now, with the same validator that
+// ValidateOnStart runs, so a missing value is named instead of failing somewhere inside YARP.
+var settings = builder.Configuration.GetSection(EdgeOptions.SectionName).Get<EdgeOptions>() ?? new EdgeOptions();
+if (new EdgeOptionsValidator().Validate(null, settings) is { Failed: true } invalid)
+{
+    throw new OptionsValidationException(EdgeOptions.SectionName, typeof(EdgeOptions), invalid.Failures);
+}
+
 var template = CloudFormationTemplate.Load(settings.Template);
 var definition = EdgeDefinition.FromTemplate(template, new TemplateContext(template, new Dictionary<string, string>
 {
@@ -36,6 +44,6 @@ app.MapGet("/appsettings.json", (HttpContext context, IConfiguration configurati
 });
 app.MapReverseProxy();
 // Everything no route took is the web bucket's ("{**path}": the default fallback pattern skips paths that look like files).
-app.MapFallback("{**path}", context => StaticSite.ServeAsync(context, context.RequestServices.GetRequiredService<EdgeSettings>(),
+app.MapFallback("{**path}", context => StaticSite.ServeAsync(context, context.RequestServices.GetRequiredService<EdgeOptions>(),
     context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StaticSite))));
 await app.RunAsync();

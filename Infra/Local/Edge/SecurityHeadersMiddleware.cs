@@ -2,7 +2,7 @@
 namespace ImageAspire.LocalEdge;
 
 /// <summary>The template's response headers policy on every response (its headers override the origin's).</summary>
-public sealed class SecurityHeadersMiddleware(RequestDelegate next, EdgeDefinition definition, EdgeSettings settings)
+public sealed class SecurityHeadersMiddleware(RequestDelegate next, EdgeDefinition definition, EdgeOptions settings)
 {
     private readonly Dictionary<string, string> _headers = definition.SecurityHeaders.ToDictionary(
         h => h.Key,

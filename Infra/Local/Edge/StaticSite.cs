@@ -22,7 +22,7 @@ public static class StaticSite
 
     public static string CacheControlOf(string path) => path is "/index.html" or "/appsettings.json" ? "no-cache" : Immutable;
 
-    public static async Task ServeAsync(HttpContext context, EdgeSettings settings, ILogger logger)
+    public static async Task ServeAsync(HttpContext context, EdgeOptions settings, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(settings);
