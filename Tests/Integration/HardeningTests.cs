@@ -284,18 +284,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
 
             var secret = await ServiceEnvironmentAsync("S3Events__Secret");
             var header = await ServiceEnvironmentAsync("S3Events__SecretHeader");
-            var notification = new JsonObject
-            {
-                ["Records"] = new JsonArray(new JsonObject
-                {
-                    ["eventName"] = "ObjectCreated:Put",
-                    ["s3"] = new JsonObject
-                    {
-                        ["bucket"] = new JsonObject { ["name"] = fixture.Environment["OriginalsBucketName"] },
-                        ["object"] = new JsonObject { ["key"] = key, ["size"] = bytes.Length },
-                    },
-                }),
-            }.ToJsonString();
+            var notification = ObjectCreated(key, bytes.Length);
             using var hookClient = fixture.CreateServiceClient();
             Task<HttpResponseMessage> Event()
             {
@@ -442,18 +431,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
             var id = (string)ticket["id"]!;
             var header = await ServiceEnvironmentAsync("S3Events__SecretHeader");
             var secret = await ServiceEnvironmentAsync("S3Events__Secret");
-            var notification = new JsonObject
-            {
-                ["Records"] = new JsonArray(new JsonObject
-                {
-                    ["eventName"] = "ObjectCreated:Put",
-                    ["s3"] = new JsonObject
-                    {
-                        ["bucket"] = new JsonObject { ["name"] = fixture.Environment["OriginalsBucketName"] },
-                        ["object"] = new JsonObject { ["key"] = $"originals/{sub}/{id}.jpg", ["size"] = bytes.Length },
-                    },
-                }),
-            }.ToJsonString();
+            var notification = ObjectCreated($"originals/{sub}/{id}.jpg", bytes.Length);
             using var hookClient = fixture.CreateServiceClient();
 
             foreach (var given in new string?[] { null, string.Empty, secret + "x", secret[..^1] })
@@ -473,6 +451,20 @@ public sealed class HardeningTests(AppHostFixture fixture)
             Assert.Equal("Pending", (string?)image["status"]);
         }
     }
+
+    // An S3 object-created notification for an original, as the local S3 posts it to the webhook.
+    private string ObjectCreated(string key, long size) => new JsonObject
+    {
+        ["Records"] = new JsonArray(new JsonObject
+        {
+            ["eventName"] = "ObjectCreated:Put",
+            ["s3"] = new JsonObject
+            {
+                ["bucket"] = new JsonObject { ["name"] = fixture.Environment["OriginalsBucketName"] },
+                ["object"] = new JsonObject { ["key"] = key, ["size"] = size },
+            },
+        }),
+    }.ToJsonString();
 
     private async Task<string> IssuerAsync() => await ServiceEnvironmentAsync("Auth__Issuer");
 
