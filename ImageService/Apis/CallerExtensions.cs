@@ -11,6 +11,16 @@ internal static class CallerExtensions
         var sub = user.FindFirstValue("sub");
         return sub is not null && ImageKeys.IsSafeOwner(sub)
             ? sub
-            : throw new UnauthorizedAccessException("The token's subject is not usable.");
+            : throw new CallerNotAuthenticatedException("The token's subject is not usable.");
     }
+}
+
+/// <summary>The caller's token passed the authentication handler but names no usable owner: answered 401.</summary>
+public sealed class CallerNotAuthenticatedException : Exception
+{
+    public CallerNotAuthenticatedException() { }
+
+    public CallerNotAuthenticatedException(string message) : base(message) { }
+
+    public CallerNotAuthenticatedException(string message, Exception inner) : base(message, inner) { }
 }

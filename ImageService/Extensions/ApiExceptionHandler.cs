@@ -30,9 +30,13 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, Microso
             ImageRejectedException rejected => (StatusOf(rejected.Reason), TitleOf(rejected.Reason), rejected.Message, null),
             InvalidCursorException cursor => (400, "Invalid cursor", cursor.Message, null),
             UploadNotFoundException notUploaded => (409, "Not uploaded yet", notUploaded.Message, null),
-            UnauthorizedAccessException => (401, "Unauthorized", "The token's subject is not usable.", null),
+            Apis.CallerNotAuthenticatedException => (401, "Unauthorized", "The token's subject is not usable.", null),
             PipelineBusyException full => (503, "Busy", full.Message, busy),
             UploadInProgressException inProgress => (503, "Upload in progress", inProgress.Message, busy),
+            // A write whose answer was lost may still land: say so, and what makes a retry safe.
+            UnknownOutcomeException => (503, "Storage did not answer in time",
+                "A storage service did not answer in time, so whether the change was applied is not known yet. Retry: deletes and " +
+                "presigned uploads are idempotent, and a direct upload that was not confirmed is settled in the background and removed if it landed.", unavailable),
             AmazonServiceException or AmazonClientException or HttpRequestException or TimeoutException
                 or TaskCanceledException when !httpContext.RequestAborted.IsCancellationRequested
                 => (503, "Storage unavailable", "A storage service did not answer; nothing was changed. Retry shortly.", unavailable),
@@ -41,6 +45,17 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, Microso
         if (status == 0)
         {
             return false;
+        }
+
+        // Every refused upload is counted once, here, where the refusal becomes the answer (presigned uploads refused
+        // after their object arrived are counted where the refusal is recorded).
+        if (exception is ImageRejectedException refusal)
+        {
+            ImageTelemetry.CountRefusal(refusal.Reason);
+        }
+        else if (exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+        {
+            ImageTelemetry.CountRefusal(RejectionReason.TooLarge);
         }
 
         if (status == 503)

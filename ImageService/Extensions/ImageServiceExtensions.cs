@@ -55,7 +55,7 @@ public static class ImageServiceExtensions
             return new NetVipsImagePipeline(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>());
         });
         services.AddSingleton<PipelineGate>();
-        services.AddOptions<SweeperOptions>().BindConfiguration(SweeperOptions.SectionName).ValidateWith(new SweeperOptionsValidator()).ValidateOnStart();
+        services.AddSweeper(builder.Configuration);
         services.AddSingleton<ImageProcessor>();
         services.AddSingleton<CommitResolver>();
         services.AddSingleton<ImageRemover>();
@@ -65,10 +65,6 @@ public static class ImageServiceExtensions
         services.AddSingleton<PresignedUploads>();
         services.AddSingleton<ImageLibrary>();
         services.AddSingleton<OrphanSweeper>();
-        if (builder.Configuration.GetValue($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}", true))
-        {
-            services.AddHostedService<SweeperService>();
-        }
 
         services.AddOptions<ImageAspire.LocalAws.S3EventWebhookOptions>().BindConfiguration(ImageAspire.LocalAws.S3EventWebhookOptions.SectionName)
             .ValidateWith(new ImageAspire.LocalAws.S3EventWebhookOptionsValidator()).ValidateOnStart();
@@ -80,6 +76,15 @@ public static class ImageServiceExtensions
         services.AddSingleton<MediaAccess>();
         builder.AddLambdaHosting();
         return builder;
+    }
+
+    /// <summary>The sweeper's options and its background service; in Lambda the background service only settles refusals.</summary>
+    public static IServiceCollection AddSweeper(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SweeperOptions>().BindConfiguration(SweeperOptions.SectionName).ValidateWith(new SweeperOptionsValidator()).ValidateOnStart()
+            .PostConfigure(options => options.Enabled &= !configuration.IsLambda());
+        services.AddHostedService<SweeperService>();
+        return services;
     }
 
     private static long MaxRequestBytes(ProcessingOptions processing) =>

@@ -45,11 +45,10 @@ public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, I
         return records;
     }
 
-    /// <summary>Counts a refusal by reason and tags the current span with it.</summary>
+    /// <summary>Tags the current span with a refusal's reason (it is counted where it becomes final).</summary>
     public static ImageRejectedException Rejected(ImageRejectedException ex)
     {
         ArgumentNullException.ThrowIfNull(ex);
-        ImageTelemetry.ImagesFailed.Add(1, new KeyValuePair<string, object?>("reason", ex.Reason.ToString()));
         Activity.Current?.SetTag("image.rejected", ex.Reason.ToString());
         return ex;
     }

@@ -176,7 +176,10 @@ public sealed class OrphanSweeper(
     }
 }
 
-/// <summary>Web mode: settles refused uploads every few seconds and sweeps the buckets every <see cref="SweeperOptions.Interval"/>.</summary>
+/// <summary>
+/// Settles refused uploads every few seconds and, where <see cref="SweeperOptions.Enabled"/> (web mode, not Lambda),
+/// sweeps the buckets every <see cref="SweeperOptions.Interval"/>.
+/// </summary>
 public sealed class SweeperService(OrphanSweeper sweeper, IOptions<SweeperOptions> options, TimeProvider time, ILogger<SweeperService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -187,7 +190,7 @@ public sealed class SweeperService(OrphanSweeper sweeper, IOptions<SweeperOption
             try
             {
                 await Task.Delay(options.Value.RetryInterval, time, stoppingToken);
-                if (time.GetUtcNow() >= nextSweep)
+                if (options.Value.Enabled && time.GetUtcNow() >= nextSweep)
                 {
                     nextSweep = time.GetUtcNow() + options.Value.Interval;
                     await sweeper.SweepAsync(stoppingToken);
@@ -204,6 +207,12 @@ public sealed class SweeperService(OrphanSweeper sweeper, IOptions<SweeperOption
             catch (Exception ex) when (StorageCalls.IsTransient(ex))
             {
                 logger.LogWarning(ex, "Sweep failed; trying again in {Interval}", options.Value.RetryInterval);
+            }
+#pragma warning disable CA1031 // a background loop: any failure is logged, and the host (and the API) must keep running
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                logger.LogError(ex, "Sweep failed unexpectedly; trying again in {Interval}", options.Value.RetryInterval);
             }
         }
     }

@@ -239,6 +239,7 @@ public sealed class PresignedUploads(
             logger.LogWarning(failure, "Could not remove the refused original of {ImageId}; the sweeper will", claimed.Id);
         }
 
+        ImageTelemetry.CountRefusal(rejection.Reason);
         logger.LogInformation("Presigned upload {ImageId} of {Owner} refused: {Reason}", claimed.Id, claimed.Owner, rejection.Message);
         return committed;
     }

@@ -8,7 +8,11 @@ public sealed class SweeperOptions
 {
     public const string SectionName = "Sweeper";
 
-    /// <summary>Run the sweep in the background (web mode). In AWS a schedule invokes the function instead.</summary>
+    /// <summary>
+    /// Sweep the buckets in the background every <see cref="Interval"/> (web mode). Always off in Lambda, whatever is
+    /// configured: there a schedule invokes the sweep, and every sandbox sweeping on its own timer would list every
+    /// object once per sandbox. Refused uploads are settled in the background either way.
+    /// </summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary>How often the whole buckets are swept.</summary>

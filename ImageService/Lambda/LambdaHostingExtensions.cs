@@ -32,6 +32,16 @@ public static class LambdaHostingExtensions
             builder.Services.AddSingleton<ConsoleFormatter>(new LambdaJsonLogFormatter(minimum));
         }
 
+        // The Runtime API client's own calls (the /next long-poll, /response) are not the invocation's work: traced, each
+        // would be a root span exported to X-Ray whatever Lambda's sampling decided.
+        var runtimeApi = builder.Configuration["AWS_LAMBDA_RUNTIME_API"];
+        builder.Services.Configure<OpenTelemetry.Instrumentation.Http.HttpClientTraceInstrumentationOptions>(options =>
+        {
+            var previous = options.FilterHttpRequestMessage;
+            options.FilterHttpRequestMessage = request =>
+                !string.Equals(request.RequestUri?.Authority, runtimeApi, StringComparison.OrdinalIgnoreCase) && (previous?.Invoke(request) ?? true);
+        });
+
         builder.Services.AddSingleton<LambdaServer>();
         builder.Services.AddSingleton<IServer>(sp => sp.GetRequiredService<LambdaServer>());
         builder.Services.AddAuthentication(options =>

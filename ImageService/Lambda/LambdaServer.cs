@@ -85,9 +85,9 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         if (envelope.IsS3Notification)
         {
             var notification = Read(invocation.Payload, ImageServiceJsonContext.Default.S3EventNotification);
-            return await RunConsumerAsync("s3-event", invocation, async () =>
+            return await RunConsumerAsync("s3-event", invocation, async scope =>
             {
-                var outcome = await services.GetRequiredService<S3EventProcessor>().ProcessAsync(notification, cancellationToken);
+                var outcome = await scope.GetRequiredService<S3EventProcessor>().ProcessAsync(notification, cancellationToken);
                 // Reported, not swallowed: the invocation fails and Lambda retries the event (processing is idempotent).
                 return outcome.Succeeded ? outcome : throw new LambdaInvocationException(outcome.Describe());
             }, ImageServiceJsonContext.Default.S3EventOutcome);
@@ -104,13 +104,13 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
 
         if (envelope.IsScheduledEvent)
         {
-            return await RunConsumerAsync("sweep", invocation, () => services.GetRequiredService<OrphanSweeper>().SweepAsync(cancellationToken),
+            return await RunConsumerAsync("sweep", invocation, scope => scope.GetRequiredService<OrphanSweeper>().SweepAsync(cancellationToken),
                 ImageServiceJsonContext.Default.SweepReport);
         }
 
         if (envelope.IsRedrive)
         {
-            return await RunConsumerAsync("redrive", invocation, () => services.GetRequiredService<FailedEventRedrive>().RedriveAsync(envelope.StartAfter, cancellationToken),
+            return await RunConsumerAsync("redrive", invocation, scope => scope.GetRequiredService<FailedEventRedrive>().RedriveAsync(envelope.StartAfter, cancellationToken),
                 ImageServiceJsonContext.Default.RedriveReport);
         }
 
@@ -129,10 +129,14 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         }
     }
 
-    /// <summary>An invocation that is not an HTTP request: a consumer span continuing the invocation's trace, and the report as the response.</summary>
-    private static async Task<byte[]> RunConsumerAsync<TReport>(string spanName, LambdaInvocation invocation, Func<Task<TReport>> work, JsonTypeInfo<TReport> report)
+    /// <summary>
+    /// An invocation that is not an HTTP request: its own DI scope (as ASP.NET Core gives each request one), a consumer
+    /// span continuing the invocation's trace, and the report as the response.
+    /// </summary>
+    private async Task<byte[]> RunConsumerAsync<TReport>(string spanName, LambdaInvocation invocation, Func<IServiceProvider, Task<TReport>> work, JsonTypeInfo<TReport> report)
     {
+        await using var scope = services.CreateAsyncScope();
         using var activity = Processing.ImageTelemetry.Source.StartActivity(spanName, ActivityKind.Consumer, XRayTraceHeader.ParentContext(invocation.TraceId));
-        return JsonSerializer.SerializeToUtf8Bytes(await work(), report);
+        return JsonSerializer.SerializeToUtf8Bytes(await work(scope.ServiceProvider), report);
     }
 }

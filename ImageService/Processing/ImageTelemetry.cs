@@ -19,6 +19,9 @@ public static class ImageTelemetry
 
     public static readonly Counter<long> ImagesFailed = Meter.CreateCounter<long>("imageaspire.images.failed", "{image}", "Uploads refused or failed, by reason.");
 
+    /// <summary>Counts one refused upload under its reason (tag <c>reason</c>).</summary>
+    public static void CountRefusal(RejectionReason reason) => ImagesFailed.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+
     public static readonly Counter<long> BytesIn = Meter.CreateCounter<long>("imageaspire.bytes.in", "By", "Bytes of originals received.");
 
     public static readonly Counter<long> BytesOut = Meter.CreateCounter<long>("imageaspire.bytes.out", "By", "Bytes of renditions written.");

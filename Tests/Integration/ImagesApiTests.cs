@@ -26,9 +26,9 @@ public sealed class AotLambdaAppHostFixture : AppHostFixture
 {
     private string _bootstrap = string.Empty;
 
-    protected override string[] Arguments => ["ImageService:Mode=lambda", $"ImageService:Bootstrap={_bootstrap}", "Web:Enabled=false"];
+    protected override bool LambdaMode => true;
 
-    public override string ApiResource => "lambda";
+    protected override string[] Arguments => [.. base.Arguments, $"ImageService:Bootstrap={_bootstrap}"];
 
     public override async ValueTask InitializeAsync()
     {

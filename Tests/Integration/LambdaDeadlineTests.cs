@@ -11,9 +11,7 @@ public sealed class LambdaFaultAppHostFixture : ProxiedAppHostFixture
 {
     public static readonly TimeSpan FunctionTimeout = TimeSpan.FromSeconds(6);
 
-    protected override string[] Arguments => ["ImageService:Mode=lambda", "Web:Enabled=false"];
-
-    public override string ApiResource => "lambda";
+    protected override bool LambdaMode => true;
 
     protected override IReadOnlyDictionary<string, string> LambdaEnvironment { get; } = new Dictionary<string, string>
     {

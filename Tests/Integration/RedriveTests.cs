@@ -14,9 +14,7 @@ namespace ImageAspire.Tests.Integration;
 /// <summary>The service as a Lambda function, its DynamoDB calls through a fault proxy, Lambda's retries a second apart.</summary>
 public sealed class RedriveAppHostFixture : ProxiedAppHostFixture
 {
-    protected override string[] Arguments => ["ImageService:Mode=lambda", "Web:Enabled=false"];
-
-    public override string ApiResource => "lambda";
+    protected override bool LambdaMode => true;
 
     // Lambda waits a minute, then two, between attempts; locally half a second, then one.
     protected override IReadOnlyDictionary<string, string> LambdaEnvironment => new Dictionary<string, string>

@@ -17,14 +17,17 @@ namespace ImageAspire.Tests.Support;
 /// <summary>The real AppHost, started once for every test class of the <c>apphost</c> collection.</summary>
 public class AppHostFixture : IAsyncLifetime
 {
-    /// <summary>AppHost configuration arguments (e.g. the service mode).</summary>
-    protected virtual string[] Arguments => ["Web:Enabled=false"];
+    /// <summary>The service as a Lambda function behind the local Lambda service, instead of on Kestrel.</summary>
+    protected virtual bool LambdaMode => false;
+
+    /// <summary>AppHost configuration arguments: the mode, no web app; a fixture adds its own.</summary>
+    protected virtual string[] Arguments => LambdaMode ? ["ImageService:Mode=lambda", "Web:Enabled=false"] : ["Web:Enabled=false"];
 
     /// <summary>Extra environment for the image service (e.g. <c>Processing__ClaimTimeout</c>), on top of the AppHost's.</summary>
     protected virtual IReadOnlyDictionary<string, string> ServiceEnvironment { get; } = new Dictionary<string, string>();
 
     /// <summary>The resource that serves the API: the service itself, or the local HTTP API in Lambda mode.</summary>
-    public virtual string ApiResource => "imageservice";
+    public string ApiResource => LambdaMode ? "lambda" : "imageservice";
 
     /// <summary>Extra environment for the local Lambda service in Lambda mode (e.g. <c>Lambda__TimeoutSeconds</c>).</summary>
     protected virtual IReadOnlyDictionary<string, string> LambdaEnvironment { get; } = new Dictionary<string, string>();
@@ -183,9 +186,7 @@ public class AppHostFixture : IAsyncLifetime
 /// <summary>The AppHost with ImageService running as a Lambda function behind the local HTTP API.</summary>
 public sealed class LambdaAppHostFixture : AppHostFixture
 {
-    protected override string[] Arguments => ["ImageService:Mode=lambda", "Web:Enabled=false"];
-
-    public override string ApiResource => "lambda";
+    protected override bool LambdaMode => true;
 }
 
 [CollectionDefinition(Name)]

@@ -408,3 +408,54 @@ public sealed class HttpApiRouteTests
         Assert.Equal("a/b", (string?)payload["pathParameters"]!["proxy"]);
     }
 }
+
+/// <summary>Every invocation that is not an HTTP request gets its own DI scope, disposed when it ends, as a request does.</summary>
+public sealed class LambdaInvocationScopeTests
+{
+    [Fact]
+    public async Task Each_S3_event_invocation_resolves_and_disposes_its_own_scoped_services()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddSingleton<LambdaServer>();
+        builder.Services.AddSingleton<IServer>(sp => sp.GetRequiredService<LambdaServer>());
+        builder.Services.AddScoped<IObjectCreatedHandler, ScopedHandler>();
+        builder.Services.AddScoped<S3EventProcessor>();
+        await using var app = builder.Build();
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var server = app.Services.GetRequiredService<LambdaServer>();
+        var payload = File.ReadAllBytes(Repository.PathOf("Tests", "Fixtures", "aws-events", "s3-event.json"));
+
+        ScopedHandler.Seen.Clear();
+        foreach (var id in new[] { "req-1", "req-2" })
+        {
+            await server.HandleAsync(new LambdaInvocation(id, payload, DateTimeOffset.UtcNow.AddMinutes(1), null, null), TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(2, ScopedHandler.Seen.Count);
+        Assert.NotSame(ScopedHandler.Seen[0], ScopedHandler.Seen[1]);
+        Assert.All(ScopedHandler.Seen, handler => Assert.True(handler.Disposed, "a scoped service outlived its invocation"));
+        await app.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    private sealed class ScopedHandler : IObjectCreatedHandler, IDisposable
+    {
+        public static readonly List<ScopedHandler> Seen = [];
+
+        public bool Disposed { get; private set; }
+
+        public Task<S3RecordResult> HandleAsync(S3ObjectEvent record, CancellationToken cancellationToken)
+        {
+            lock (Seen)
+            {
+                if (!Seen.Contains(this))
+                {
+                    Seen.Add(this);
+                }
+            }
+
+            return Task.FromResult(new S3RecordResult(record.Key, null, null));
+        }
+
+        public void Dispose() => Disposed = true;
+    }
+}
