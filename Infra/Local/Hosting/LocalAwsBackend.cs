@@ -32,6 +32,7 @@ public sealed class LocalAwsBackend
         S3Endpoint = emulators.S3Endpoint;
         DynamoDbEndpoint = emulators.DynamoDbEndpoint;
         CognitoEndpoint = emulators.CognitoEndpoint;
+        RekognitionEndpoint = emulators.RekognitionEndpoint;
         S3Host = emulators.S3Host;
         S3EventSecret = emulators.S3EventSecret;
         Provisioning = provisioning;
@@ -91,6 +92,9 @@ public sealed class LocalAwsBackend
     /// <summary>The Cognito user pools endpoint (always the emulator: Cognito is a paid LocalStack feature).</summary>
     public EndpointReference CognitoEndpoint { get; }
 
+    /// <summary>The local Rekognition (always the Node emulator: LocalStack has no Rekognition).</summary>
+    public EndpointReference RekognitionEndpoint { get; }
+
     /// <summary>The resource whose process serves S3 (it takes the webhook address).</summary>
     public IResourceBuilder<IResourceWithEnvironment> S3Host { get; }
 
@@ -104,7 +108,9 @@ public sealed class LocalAwsBackend
     /// The local access key: s3rver knows only its own key pair, and LocalStack checks presigned URLs only for
     /// its <c>test</c> pair, so each backend gets the one it verifies signatures with.
     /// </summary>
-    public string AccessKeyId => Options.Backend == LocalAwsBackendKind.LocalStack ? "test" : EmbeddedAccessKeyId;
+    public string AccessKeyId => AccessKeyIdFor(Options.Backend);
+
+    internal static string AccessKeyIdFor(LocalAwsBackendKind backend) => backend == LocalAwsBackendKind.LocalStack ? "test" : EmbeddedAccessKeyId;
 
     /// <summary>The secret of <see cref="AccessKeyId"/>.</summary>
     public string SecretAccessKey => AccessKeyId;

@@ -6,12 +6,14 @@ namespace ImageAspire.Hosting.LocalAws;
 /// <summary>
 /// The processes that stand in for AWS: an <c>npm-ci</c> step that installs the pinned emulators, then S3 (s3rver behind
 /// its launcher) and DynamoDB (dynalite) as Node processes, or the LocalStack container for both; Cognito is always
-/// cognito-local. <c>AddLocalAws</c> adds them and provisions them from the template.
+/// cognito-local, and Rekognition always the local one (LocalStack has none). <c>AddLocalAws</c> adds them and
+/// provisions them from the template.
 /// </summary>
 internal sealed record LocalAwsEmulators(
     EndpointReference S3Endpoint,
     EndpointReference DynamoDbEndpoint,
     EndpointReference CognitoEndpoint,
+    EndpointReference RekognitionEndpoint,
     IResourceBuilder<IResourceWithEnvironment> S3Host,
     string S3EventSecret,
     IReadOnlyList<IResourceBuilder<IResource>> Resources)
@@ -24,11 +26,22 @@ internal sealed record LocalAwsEmulators(
         var npm = builder.AddExecutable("npm-ci", "node", EmulatorsDirectory, "install-once.js")
             .WithEnvironment("npm_config_update_notifier", "false");
         var cognito = AddCognito(builder, npm, dataDirectory);
+        var rekognition = AddRekognition(builder, npm, LocalAwsBackend.AccessKeyIdFor(options.Backend));
         var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
         return options.Backend == LocalAwsBackendKind.LocalStack
-            ? AddLocalStack(builder, options, dataDirectory, cognito, secret)
-            : AddNodeEmulators(builder, npm, dataDirectory, cognito, secret);
+            ? AddLocalStack(builder, options, dataDirectory, cognito, rekognition, secret)
+            : AddNodeEmulators(builder, npm, dataDirectory, cognito, rekognition, secret);
     }
+
+    // Not among the resources provisioning (and so the services) wait for: its models take seconds to load, and a
+    // service must start and answer without it; the analysis of what arrives meanwhile waits or is retried.
+    private static IResourceBuilder<ExecutableResource> AddRekognition(IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string accessKeyId) =>
+        builder.AddExecutable("rekognition", "node", EmulatorsDirectory, "rekognition.js")
+            .WithHttpEndpoint(env: "PORT", name: "http")
+            .WithEnvironment("REKOGNITION_ACCESS_KEY_ID", accessKeyId)
+            .WithEnvironment("REKOGNITION_SECRET_ACCESS_KEY", accessKeyId)
+            .WithHttpHealthCheck("/")
+            .WaitForCompletion(npm);
 
     private static IResourceBuilder<ExecutableResource> AddCognito(
         IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory)
@@ -43,7 +56,8 @@ internal sealed record LocalAwsEmulators(
     }
 
     private static LocalAwsEmulators AddNodeEmulators(
-        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory, IResourceBuilder<ExecutableResource> cognito, string secret)
+        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory, IResourceBuilder<ExecutableResource> cognito,
+        IResourceBuilder<ExecutableResource> rekognition, string secret)
     {
         var s3 = builder.AddExecutable("s3", "node", EmulatorsDirectory, "--openssl-legacy-provider", "s3.js")
             .WithHttpEndpoint(env: "PORT", name: "http")
@@ -57,12 +71,13 @@ internal sealed record LocalAwsEmulators(
             .WithEnvironment("DYNAMODB_DATA_DIR", Path.Combine(dataDirectory, "dynamodb"))
             .WithHttpHealthCheck("/")
             .WaitForCompletion(npm);
-        return new(s3.GetEndpoint("http"), dynamodb.GetEndpoint("http"), cognito.GetEndpoint("http"), s3, secret,
+        return new(s3.GetEndpoint("http"), dynamodb.GetEndpoint("http"), cognito.GetEndpoint("http"), rekognition.GetEndpoint("http"), s3, secret,
             [s3, dynamodb, cognito]);
     }
 
     private static LocalAwsEmulators AddLocalStack(
-        IDistributedApplicationBuilder builder, LocalAwsOptions options, string dataDirectory, IResourceBuilder<ExecutableResource> cognito, string secret)
+        IDistributedApplicationBuilder builder, LocalAwsOptions options, string dataDirectory, IResourceBuilder<ExecutableResource> cognito,
+        IResourceBuilder<ExecutableResource> rekognition, string secret)
     {
         var localstack = builder.AddContainer("localstack", "localstack/localstack", options.LocalStackImageTag)
             .WithHttpEndpoint(targetPort: 4566, name: "http")
@@ -77,7 +92,7 @@ internal sealed record LocalAwsEmulators(
         }
 
         // LocalStack sends no webhook; the secret only keeps the receivers' configuration the same.
-        return new(localstack.GetEndpoint("http"), localstack.GetEndpoint("http"), cognito.GetEndpoint("http"), localstack, secret,
+        return new(localstack.GetEndpoint("http"), localstack.GetEndpoint("http"), cognito.GetEndpoint("http"), rekognition.GetEndpoint("http"), localstack, secret,
             [localstack, cognito]);
     }
 }

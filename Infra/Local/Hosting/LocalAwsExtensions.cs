@@ -77,7 +77,8 @@ public static class LocalAwsExtensions
 
     /// <summary>
     /// Points a service at the local backend with the SDK's standard variables (region, local credentials,
-    /// <c>AWS_ENDPOINT_URL_S3</c>/<c>_DYNAMODB</c>); the service starts once provisioning has completed.
+    /// <c>AWS_ENDPOINT_URL_S3</c>/<c>_DYNAMODB</c>/<c>_REKOGNITION</c>); the service starts once provisioning has completed
+    /// (not once the local Rekognition's models are loaded: a service must not wait for them).
     /// What the service reads from the template's outputs is added with <see cref="LocalAwsBackend.Output"/>.
     /// </summary>
     public static IResourceBuilder<T> WithLocalAws<T>(this IResourceBuilder<T> service, LocalAwsBackend backend)
@@ -91,6 +92,7 @@ public static class LocalAwsExtensions
             .WithEnvironment("AWS_SECRET_ACCESS_KEY", backend.SecretAccessKey)
             .WithEnvironment("AWS_ENDPOINT_URL_S3", backend.S3Endpoint)
             .WithEnvironment("AWS_ENDPOINT_URL_DYNAMODB", backend.DynamoDbEndpoint)
+            .WithEnvironment("AWS_ENDPOINT_URL_REKOGNITION", backend.RekognitionEndpoint)
             .WaitForCompletion(backend.Provisioning);
     }
 

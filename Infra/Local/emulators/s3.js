@@ -14,7 +14,7 @@
 'use strict';
 const http = require('node:http');
 const { Transform } = require('node:stream');
-const crypto = require('node:crypto');
+const sigv4 = require('./sigv4');
 const S3rver = require('s3rver');
 const AWSAccount = require('s3rver/lib/models/account');
 
@@ -113,52 +113,6 @@ function rewriteHeaders(headers) {
   return result;
 }
 
-/** RFC 3986 encoding, as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
-function uriEncode(text) {
-  return encodeURIComponent(text).replace(/[!'()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
-}
-
-function safeDecode(text) {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function hmac(key, text) {
-  return crypto.createHmac('sha256', key).update(text, 'utf8').digest();
-}
-
-/** Parses the SigV4 parts of a request: from the X-Amz-* query (presigned) or the Authorization header. */
-function sigV4Parts(req, url) {
-  const query = url.searchParams;
-  if (query.get('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256') {
-    return {
-      credential: query.get('X-Amz-Credential') || '',
-      signedHeaders: query.get('X-Amz-SignedHeaders') || '',
-      signature: query.get('X-Amz-Signature') || '',
-      date: query.get('X-Amz-Date') || '',
-      payloadHash: query.get('X-Amz-Content-Sha256') || 'UNSIGNED-PAYLOAD',
-      presigned: true,
-    };
-  }
-  const authorization = String(req.headers.authorization || '');
-  if (!authorization.startsWith('AWS4-HMAC-SHA256 ')) return null;
-  const fields = Object.fromEntries(authorization.slice(17).split(',').map(part => {
-    const eq = part.indexOf('=');
-    return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
-  }));
-  return {
-    credential: fields.Credential || '',
-    signedHeaders: fields.SignedHeaders || '',
-    signature: fields.Signature || '',
-    date: String(req.headers['x-amz-date'] || ''),
-    payloadHash: String(req.headers['x-amz-content-sha256'] || 'UNSIGNED-PAYLOAD'),
-    presigned: false,
-  };
-}
-
 /**
  * Checks a Signature Version 4 request the way S3 does (path segments encoded once, no normalisation).
  * Returns null when the signature holds or the request is not SigV4-signed (s3rver handles V2 itself),
@@ -166,41 +120,17 @@ function sigV4Parts(req, url) {
  */
 function verifySigV4(req) {
   if (req.method === 'OPTIONS') return null; // CORS preflights are never signed
-  const url = new URL(req.url, 'http://localhost');
-  const parts = sigV4Parts(req, url);
-  if (!parts) return null;
-  const [accessKeyId, day, region, service, terminator] = parts.credential.split('/');
-  const account = AWSAccount.registry.get(accessKeyId);
-  if (!account) return { code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
-  if (!day || !region || service !== 's3' || terminator !== 'aws4_request' || !parts.date.startsWith(day)) {
-    return { code: 'AuthorizationHeaderMalformed', message: 'The credential scope is not <date>/<region>/s3/aws4_request.' };
+  const checked = sigv4.verify(req, { service: 's3', secretOf: id => AWSAccount.registry.get(id)?.accessKeys.get(id) });
+  if (checked.result !== 'invalid') return null;
+  switch (checked.reason) {
+    case 'unknown-key': return { code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
+    case 'bad-scope': return { code: 'AuthorizationHeaderMalformed', message: checked.message };
+    case 'host-unsigned': return { code: 'AccessDenied', message: checked.message };
+    default: return {
+      code: 'SignatureDoesNotMatch',
+      message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    };
   }
-  const headerNames = parts.signedHeaders.split(';').filter(Boolean);
-  if (!headerNames.includes('host')) return { code: 'AccessDenied', message: 'The host header must be signed.' };
-  const canonicalHeaders = headerNames
-    .map(name => `${name}:${String(req.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`)
-    .join('');
-  const canonicalQuery = [...url.searchParams]
-    .filter(([name]) => !(parts.presigned && name === 'X-Amz-Signature'))
-    .map(([name, value]) => [uriEncode(name), uriEncode(value)])
-    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
-  const rawPath = req.url.split('?')[0];
-  const canonicalPath = rawPath.split('/').map(segment => uriEncode(safeDecode(segment))).join('/');
-  const canonicalRequest = [req.method, canonicalPath, canonicalQuery, canonicalHeaders, parts.signedHeaders, parts.payloadHash].join('\n');
-  const scope = `${day}/${region}/s3/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', parts.date, scope, crypto.createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')].join('\n');
-  let key = hmac('AWS4' + account.accessKeys.get(accessKeyId), day);
-  for (const part of [region, 's3', 'aws4_request']) key = hmac(key, part);
-  const expected = hmac(key, stringToSign).toString('hex');
-  const provided = Buffer.from(parts.signature, 'utf8');
-  if (provided.length === expected.length && crypto.timingSafeEqual(provided, Buffer.from(expected, 'utf8'))) return null;
-  if (process.env.S3_VERBOSE === 'true') console.log(`signature mismatch; canonical request:\n${canonicalRequest}`);
-  return {
-    code: 'SignatureDoesNotMatch',
-    message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-  };
 }
 
 function sendError(res, status, code, message) {
