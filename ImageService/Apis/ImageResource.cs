@@ -15,7 +15,8 @@ public sealed record ImageResource(
     long Bytes,
     DateTimeOffset CreatedAt,
     IReadOnlyList<RenditionResource> Renditions,
-    string? Error)
+    string? Error,
+    Analysis.ImageAnalysis? Analysis)
 {
     public const string MediaPrefix = "/media/";
 
@@ -32,7 +33,8 @@ public sealed record ImageResource(
             image.Bytes,
             image.CreatedAt,
             image.Renditions.Select(r => new RenditionResource(r.Name, r.Format, r.Width, r.Height, r.Bytes, MediaUrl(r.Key))).ToList(),
-            image.FailureReason);
+            image.FailureReason,
+            image.Analysis);
     }
 
     /// <summary><c>renditions/&lt;rest&gt;</c> is served at <c>/media/&lt;rest&gt;</c>.</summary>

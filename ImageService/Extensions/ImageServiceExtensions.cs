@@ -56,6 +56,7 @@ public static class ImageServiceExtensions
         });
         services.AddSingleton<PipelineGate>();
         services.AddSweeper(builder.Configuration);
+        services.AddImageAnalysis(builder.Configuration);
         services.AddSingleton<ImageProcessor>();
         services.AddSingleton<CommitResolver>();
         services.AddSingleton<ImageRemover>();
@@ -76,6 +77,29 @@ public static class ImageServiceExtensions
         services.AddSingleton<MediaAccess>();
         builder.AddLambdaHosting();
         return builder;
+    }
+
+    /// <summary>
+    /// Rekognition behind <see cref="ImageAspire.ImageService.Analysis.IImageAnalyzer"/>: the endpoint from
+    /// <c>AWS_ENDPOINT_URL_REKOGNITION</c> (locally) or the region's, each call signed with the AWS SDK's SigV4 handler
+    /// and the SDK's own credentials (in Lambda the role's session credentials, refreshed as they rotate).
+    /// </summary>
+    public static IServiceCollection AddImageAnalysis(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ImageAspire.ImageService.Analysis.AnalysisOptions>().BindConfiguration(ImageAspire.ImageService.Analysis.AnalysisOptions.SectionName)
+            .ValidateWith(new ImageAspire.ImageService.Analysis.AnalysisOptionsValidator()).ValidateOnStart();
+        services.AddSingleton(sp =>
+        {
+            var region = configuration["AWS_REGION"] ?? "us-east-1";
+            var endpoint = configuration["AWS_ENDPOINT_URL_REKOGNITION"] is { Length: > 0 } local ? local : $"https://rekognition.{region}.amazonaws.com";
+            var signing = new Amazon.Runtime.Signing.SigV4SigningHandler(
+                Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials(), Amazon.RegionEndpoint.GetBySystemName(region), "rekognition",
+                new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            var timeout = sp.GetRequiredService<IOptions<ImageAspire.ImageService.Analysis.AnalysisOptions>>().Value.Timeout;
+            return new ImageAspire.ImageService.Analysis.RekognitionClient(new HttpClient(signing) { BaseAddress = new Uri(endpoint), Timeout = timeout + TimeSpan.FromSeconds(1) });
+        });
+        services.AddSingleton<ImageAspire.ImageService.Analysis.IImageAnalyzer, ImageAspire.ImageService.Analysis.RekognitionImageAnalyzer>();
+        return services;
     }
 
     /// <summary>The sweeper's options and its background service; in Lambda the background service only settles refusals.</summary>

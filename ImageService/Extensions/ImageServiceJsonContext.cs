@@ -13,6 +13,7 @@ namespace ImageAspire.ImageService;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(MeApi.CallerInfo))]
 [JsonSerializable(typeof(ImageResource))]
+[JsonSerializable(typeof(ImageAspire.ImageService.Analysis.ImageAnalysis))]
 [JsonSerializable(typeof(ImageResource[]))]
 [JsonSerializable(typeof(ImageList))]
 [JsonSerializable(typeof(UploadsApi.CreateUploadRequest))]

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ImageAspire.ImageService.Analysis;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,7 @@ public sealed class DirectUploads(
     RefusedUploads refused,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
+    IImageAnalyzer analyzer,
     TimeProvider time,
     ILogger<DirectUploads> logger)
 {
@@ -40,6 +42,8 @@ public sealed class DirectUploads(
         }
 
         var result = await processor.RunAsync(data, cancellationToken);
+        // Beside the storage of the renditions, so the answer waits for whichever ends last, not for both in turn.
+        var analysis = analyzer.AnalyzeAsync(RekognitionImageAnalyzer.InputOf(result), cancellationToken);
         var now = time.GetUtcNow();
         var id = ImageId.New(now);
         var attempt = ImageKeys.NewAttempt();
@@ -73,6 +77,7 @@ public sealed class DirectUploads(
                     await staged.PutAsync(storage.Value.OriginalsBucket, image.OriginalKey, data, image.ContentType, null,
                         new Dictionary<string, string> { ["sha256"] = image.Sha256 }, budget);
                     image = image with { Renditions = await processor.StoreRenditionsAsync(image, attempt, result, staged, budget) };
+                    image = image with { Analysis = await analysis };
                     createSent = true;
                     return await metadata.TryCreateAsync(image, budget);
                 }, cancellationToken);

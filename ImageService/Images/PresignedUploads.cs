@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ImageAspire.ImageService.Analysis;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ public sealed class PresignedUploads(
     CommitResolver resolver,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
+    IImageAnalyzer analyzer,
     TimeProvider time,
     ILogger<PresignedUploads> logger)
 {
@@ -157,11 +159,14 @@ public sealed class PresignedUploads(
     {
         var staged = new StagedObjects(objects, Deadlines.RemovalBudget, time, logger);
         Exception? failure = null;
+        // Beside the storage of the renditions, so the commit waits for whichever ends last.
+        var analysis = analyzer.AnalyzeAsync(RekognitionImageAnalyzer.InputOf(result), cancellationToken);
         try
         {
             var ready = await budget.RunAsync(Deadlines.StoreBudget, async ct =>
             {
                 var renditions = await processor.StoreRenditionsAsync(claimed, claimed.Attempt!, result, staged, ct);
+                var analysed = await analysis;
                 return await metadata.TryUpdateAsync(claimed with
                 {
                     Status = ImageStatus.Ready,
@@ -170,6 +175,7 @@ public sealed class PresignedUploads(
                     Bytes = data.Length,
                     Sha256 = Convert.ToHexStringLower(SHA256.HashData(data)),
                     Renditions = renditions,
+                    Analysis = analysed,
                     ClaimedAt = null,
                     UploadExpiresAt = null,
                 }, claimed.Version, ct);

@@ -9,7 +9,8 @@ namespace ImageAspire.ImageService.Processing;
 public sealed record RenditionOutput(string Name, EncodedFormat Format, int Width, int Height, byte[] Data);
 
 /// <summary>The result of processing one original.</summary>
-public sealed record PipelineResult(ImageFormat SourceFormat, int Width, int Height, IReadOnlyList<RenditionOutput> Renditions);
+/// <summary>The pipeline's outputs; <paramref name="AnalysisJpeg"/> is the decoded, oriented image without watermark, for Rekognition.</summary>
+public sealed record PipelineResult(ImageFormat SourceFormat, int Width, int Height, IReadOnlyList<RenditionOutput> Renditions, byte[]? AnalysisJpeg = null);
 
 /// <summary>Validates an original and makes its renditions. Throws <see cref="ImageRejectedException"/> for bad input.</summary>
 public interface IImagePipeline
@@ -106,9 +107,17 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
                 }
             }
 
+            // What image analysis sends: the pixels already decoded (oriented, sRGB, at most the largest rendition's
+            // size, so far under Rekognition's 5 MB), as a JPEG whatever the input format, and without the watermark.
+            byte[] analysisJpeg;
+            using (ImageTelemetry.Source.StartActivity("encode-analysis"))
+            {
+                analysisJpeg = decoded.JpegsaveBuffer(q: 80, keep: Enums.ForeignKeep.None);
+            }
+
             ImageTelemetry.PipelineDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("format", format.ToString()));
             // The oriented size of the original (from its header), not that of the shrunk working copy.
-            return new PipelineResult(format, width, height, outputs);
+            return new PipelineResult(format, width, height, outputs, analysisJpeg);
         }
         catch (VipsException ex)
         {

@@ -201,6 +201,8 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         if (image.ExpectedBytes is { } expected) item["ExpectedBytes"] = N(expected);
         if (image.ClaimedAt is { } claimed) item["ClaimedAt"] = S(claimed.ToString("O", CultureInfo.InvariantCulture));
         if (image.Attempt is not null) item["Attempt"] = S(image.Attempt);
+        // One bounded JSON document: read and written whole with the item, never queried inside.
+        if (image.Analysis is not null) item["Analysis"] = S(System.Text.Json.JsonSerializer.Serialize(image.Analysis, ImageServiceJsonContext.Default.ImageAnalysis));
         // Epoch seconds: the attribute the table's TimeToLiveSpecification names.
         if (image.ExpiresAt is { } expiresAt) item["ExpiresAt"] = N(expiresAt.ToUnixTimeSeconds());
         return item;
@@ -226,6 +228,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         ExpectedBytes = item.ContainsKey("ExpectedBytes") ? Long(item, "ExpectedBytes") : null,
         ClaimedAt = Date(item, "ClaimedAt"),
         Attempt = item.GetValueOrDefault("Attempt")?.S,
+        Analysis = item.GetValueOrDefault("Analysis")?.S is { } analysis ? System.Text.Json.JsonSerializer.Deserialize(analysis, ImageServiceJsonContext.Default.ImageAnalysis) : null,
         ExpiresAt = item.ContainsKey("ExpiresAt") ? DateTimeOffset.FromUnixTimeSeconds(Long(item, "ExpiresAt")) : null,
         Renditions = (item.GetValueOrDefault("Renditions")?.L ?? []).Select(r => new RenditionRecord(
             r.M["Name"].S, r.M["Format"].S, (int)Long(r.M, "Width"), (int)Long(r.M, "Height"), Long(r.M, "Bytes"), r.M["Key"].S)).ToList(),

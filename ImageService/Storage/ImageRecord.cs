@@ -48,6 +48,8 @@ public sealed record ImageRecord
     /// attempt writes under its own key prefix, so a losing or unknown attempt's objects never overlap the winner's.
     /// </summary>
     public string? Attempt { get; init; }
+    /// <summary>What Rekognition found (null on items written before analysis existed).</summary>
+    public Analysis.ImageAnalysis? Analysis { get; init; }
     /// <summary>Tombstones only: when the table's TTL may remove the item.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 

@@ -112,6 +112,8 @@ public sealed class LambdaBootstrap : IAsyncDisposable
         start.Environment["Media__PrivateKey"] = MediaKeyPair.PrivateKeyPem;
         start.Environment["Media__PathKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         start.Environment["MALLOC_ARENA_MAX"] = "2";
+        // No Rekognition here (the AppHost's AOT tests run the bootstrap with the local one).
+        start.Environment["Analysis__Enabled"] = "false";
         // The telemetry of the template's function: Lambda's JSON logs, EMF metrics, spans to X-Ray's OTLP endpoint
         // (here a stand-in on this server).
         start.Environment["AWS_LAMBDA_LOG_FORMAT"] = "JSON";

@@ -15,6 +15,24 @@ public sealed class ImagePipelineTests
     private static readonly NetVipsImagePipeline Pipeline = new(Microsoft.Extensions.Options.Options.Create(Options));
 
     [Fact]
+    public void The_image_for_analysis_is_a_JPEG_of_the_decoded_pixels_whatever_the_input_and_without_metadata()
+    {
+        foreach (var input in new[] { TestImages.Png(3000, 2000, transparent: true), TestImages.Jpeg(1200, 900, orientation: 6, withMetadata: true) })
+        {
+            var result = Process(input);
+
+            Assert.Equal(ImageFormat.Jpeg, ImageSniffer.Sniff(result.AnalysisJpeg).Format);
+            using var decoded = Image.NewFromBuffer(result.AnalysisJpeg!);
+            // Oriented as the renditions are, and no larger than the largest of them.
+            var large = result.Renditions.First(r => r.Name == "large");
+            Assert.Equal(large.Width > large.Height, decoded.Width > decoded.Height);
+            Assert.True(decoded.Width <= 1600 && decoded.Height <= 1600);
+            Assert.Equal(3, decoded.Bands);
+            Assert.DoesNotContain("exif-data", decoded.GetFields());
+        }
+    }
+
+    [Fact]
     public void A_photo_becomes_every_rendition_in_both_formats()
     {
         var result = Process(TestImages.Jpeg(3000, 2000));

@@ -29,7 +29,14 @@ public sealed class TemplatePolicyTests
             {
                 foreach (var statement in document?["Statement"] as JsonArray ?? [])
                 {
-                    yield return (resource.LogicalId, (JsonObject)statement!);
+                    // A statement under a condition (!If [cond, statement, AWS::NoValue]) is checked as if the condition held.
+                    foreach (var branch in statement?["Fn::If"] is JsonArray conditional ? conditional.Skip(1) : [statement])
+                    {
+                        if (branch is JsonObject candidate && !candidate.ContainsKey("Ref"))
+                        {
+                            yield return (resource.LogicalId, candidate);
+                        }
+                    }
                 }
             }
         }
@@ -74,6 +81,36 @@ public sealed class TemplatePolicyTests
             }
 
             Assert.Null(statement["NotResource"]);
+        }
+    }
+
+    [Fact]
+    public void Only_XRay_and_the_three_Rekognition_image_calls_are_allowed_on_every_resource()
+    {
+        var wildcard = IamStatements()
+            .Where(s => (string?)s.Statement["Effect"] == "Allow" && Values(s.Statement["Resource"]).Any(r => r is "*"))
+            .ToDictionary(s => (string?)s.Statement["Sid"] ?? s.Where, s => Values(s.Statement["Action"]).Order().ToList());
+
+        Assert.Equal(["ImageAnalysis", "Traces"], wildcard.Keys.Order());
+        Assert.Equal(["rekognition:DetectFaces", "rekognition:DetectLabels", "rekognition:DetectModerationLabels"], wildcard["ImageAnalysis"]);
+        Assert.All(wildcard["Traces"], action => Assert.StartsWith("xray:", action, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void With_analysis_disabled_the_role_has_no_Rekognition_permission_and_the_function_is_told()
+    {
+        foreach (var (setting, expected) in new[] { ("enabled", "true"), ("disabled", "false") })
+        {
+            var context = new TemplateContext(Template, new Dictionary<string, string> { ["ImageAnalysis"] = setting });
+            var statements = Template.Resources.Single(r => r.LogicalId == "ImageFunctionRole").Properties["Policies"]!.AsArray()
+                .SelectMany(p => p!["PolicyDocument"]!["Statement"]!.AsArray())
+                .Where(s => s is JsonObject { Count: 1 } conditional && conditional.ContainsKey("Fn::If"))
+                .Select(s => TemplateFunctions.Resolve(s, context))
+                .OfType<JsonObject>()
+                .ToList();
+            Assert.Equal(setting == "enabled", statements.SelectMany(s => Values(s["Action"])).Any(a => a.StartsWith("rekognition:", StringComparison.Ordinal)));
+            var variables = Template.Resources.Single(r => r.LogicalId == "ImageFunction").Properties["Environment"]!["Variables"]!;
+            Assert.Equal(expected, TemplateFunctions.Resolve(variables["Analysis__Enabled"], context)!.ToString());
         }
     }
 
@@ -235,15 +272,6 @@ public sealed class TemplatePolicyTests
         Assert.All(Values(objects.Statement["Resource"]), r => Assert.Contains("failed-events-${AWS::AccountId}/*", r, StringComparison.Ordinal));
         var function = Template.ResourcesOfType("AWS::Lambda::Function").Single().Properties;
         Assert.Contains("failed-events", function["Environment"]!["Variables"]!["Storage__FailedEventsBucket"]!.ToJsonString(), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_wildcard_resource_is_granted_only_for_the_xray_writes_that_have_no_resources()
-    {
-        var wildcard = IamStatements().Where(s => (string?)s.Statement["Effect"] == "Allow" && Values(s.Statement["Resource"]).Contains("*")).ToList();
-        var traces = Assert.Single(wildcard);
-        Assert.Equal("ImageFunctionRole", traces.Where);
-        Assert.Equal(["xray:PutSpans", "xray:PutSpansForIndexing", "xray:PutTelemetryRecords", "xray:PutTraceSegments"], Values(traces.Statement["Action"]).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -130,7 +130,7 @@ function decodeImage(image) {
     rgb[j++] = decoded.data[i + 1];
     rgb[j++] = decoded.data[i + 2];
   }
-  return { width: decoded.width, height: decoded.height, rgb };
+  return { width: decoded.width, height: decoded.height, rgb, hash: require('node:crypto').createHash('sha256').update(bytes).digest('hex') };
 }
 
 function minConfidence(request, fallback) {
@@ -146,20 +146,31 @@ function box([x, y, w, h]) {
   return { Width: clamp(x + w) - left, Height: clamp(y + h) - top, Left: left, Top: top };
 }
 
-async function detect(image) {
-  const { tf, human } = models;
-  const tensor = tf.tensor4d(image.rgb, [1, image.height, image.width, 3], 'float32');
-  try {
-    return await human.detect(tensor);
-  } finally {
-    tensor.dispose();
-  }
+// DetectFaces and DetectLabels of one image usually arrive together (a client asks both at once), and one pass of the
+// models answers both: the last few passes are kept by the image's hash.
+const recent = new Map();
+function detect(image) {
+  const cached = recent.get(image.hash);
+  if (cached) return cached;
+  const run = serialized(async () => {
+    const { tf, human } = models;
+    const tensor = tf.tensor4d(image.rgb, [1, image.height, image.width, 3], 'float32');
+    try {
+      return await human.detect(tensor);
+    } finally {
+      tensor.dispose();
+    }
+  });
+  recent.set(image.hash, run);
+  run.catch(() => recent.delete(image.hash));
+  while (recent.size > 4) recent.delete(recent.keys().next().value);
+  return run;
 }
 
 const operations = {
   async DetectFaces(request) {
     const image = decodeImage(request.Image);
-    const result = await serialized(() => detect(image));
+    const result = await detect(image);
     return {
       FaceDetails: result.face.map(face => ({ BoundingBox: box(face.boxRaw), Confidence: Math.round(face.boxScore * 100000) / 1000 })),
     };
@@ -171,7 +182,7 @@ const operations = {
     if (request.MaxLabels !== undefined && (!Number.isInteger(request.MaxLabels) || request.MaxLabels < 0)) {
       throw new RekognitionError(400, 'InvalidParameterException', 'MaxLabels must be a whole number of 0 or more.');
     }
-    const result = await serialized(() => detect(image));
+    const result = await detect(image);
     const labels = new Map();
     const add = (name, confidence, instance, parents) => {
       const label = labels.get(name) || { Name: name, Confidence: 0, Instances: [], Parents: parents.map(p => ({ Name: p })), Aliases: [], Categories: [] };

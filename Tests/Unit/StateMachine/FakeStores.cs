@@ -1,3 +1,4 @@
+using ImageAspire.ImageService.Analysis;
 using System.Runtime.CompilerServices;
 using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Processing;
@@ -324,7 +325,7 @@ public sealed class FakePipeline : IImagePipeline
         var renditions = Names
             .SelectMany(name => Formats.Select(format => new RenditionOutput(name, format, 10, 10, [1, 2, 3])))
             .ToList();
-        return new PipelineResult(ImageFormat.Jpeg, 40, 30, renditions);
+        return new PipelineResult(ImageFormat.Jpeg, 40, 30, renditions, [0xFF, 0xD8, 0xFF]);
     }
 }
 
@@ -333,4 +334,20 @@ public sealed class FixedSettingsStore : ISettingsStore
     public Task<ProcessingSettings> GetAsync(CancellationToken cancellationToken) => Task.FromResult(ProcessingSettings.Default);
 
     public Task SaveAsync(ProcessingSettings settings, CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Answers every analysis at once with one label, or as the test says.</summary>
+public sealed class FakeAnalyzer : IImageAnalyzer
+{
+    public static readonly ImageAnalysis Found = new(AnalysisStatus.Done, [new DetectedLabel("Thing", 90, [], [])], [], [], false, "fake", null);
+
+    public Func<byte[], CancellationToken, Task<ImageAnalysis>> Answer { get; set; } = (_, _) => Task.FromResult(Found);
+
+    public int Calls { get; private set; }
+
+    public Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, CancellationToken cancellationToken)
+    {
+        Calls++;
+        return Answer(jpeg, cancellationToken);
+    }
 }

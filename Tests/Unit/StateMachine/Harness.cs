@@ -33,14 +33,16 @@ public sealed class Harness : IDisposable
         var processor = new ImageProcessor(new FakePipeline(), _gate, new FixedSettingsStore(), Media, storage);
         var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
         Remover = new ImageRemover(Metadata, Objects, Media, storage, Time, NullLogger<ImageRemover>.Instance);
-        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Refused, storage, processing, Time, NullLogger<DirectUploads>.Instance);
+        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Refused, storage, processing, Analyzer, Time, NullLogger<DirectUploads>.Instance);
         Tickets = new UploadTickets(Objects, Metadata, storage, processing, Time, NullLogger<UploadTickets>.Instance);
-        Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
+        Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, storage, processing, Analyzer, Time, NullLogger<PresignedUploads>.Instance);
         Library = new ImageLibrary(Metadata, Remover, processing, Time);
         Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, Media, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
     }
 
     public FaultPlan Plan { get; }
+
+    public FakeAnalyzer Analyzer { get; } = new();
 
     public MediaSecrets Media { get; }
     public FakeTimeProvider Time { get; }

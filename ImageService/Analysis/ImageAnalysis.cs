@@ -1,0 +1,52 @@
+using System.Text.Json.Serialization;
+
+namespace ImageAspire.ImageService.Analysis;
+
+[JsonConverter(typeof(JsonStringEnumConverter<AnalysisStatus>))]
+public enum AnalysisStatus
+{
+    /// <summary>Not analysed yet (an upload still waiting for its object, or an analysis to be retried).</summary>
+    Pending,
+
+    Done,
+
+    /// <summary>Rekognition did not answer or refused the image; the image itself is unaffected.</summary>
+    Failed,
+
+    /// <summary>Analysis is switched off for the stack.</summary>
+    Off,
+}
+
+/// <summary>A box as Rekognition gives it: fractions of the image's width and height.</summary>
+public sealed record BoundingBox(double Left, double Top, double Width, double Height);
+
+public sealed record DetectedLabel(string Name, double Confidence, IReadOnlyList<string> Parents, IReadOnlyList<BoundingBox> Boxes);
+
+public sealed record ModerationLabel(string Name, string? ParentName, double Confidence);
+
+public sealed record DetectedFace(BoundingBox Box, double Confidence);
+
+/// <summary>
+/// What Rekognition found in an image, stored on its item. The lists are bounded (<see cref="MaxLabels"/> and the
+/// others), so an item stays far below DynamoDB's 400 KB whatever the image holds.
+/// </summary>
+public sealed record ImageAnalysis(
+    AnalysisStatus Status,
+    IReadOnlyList<DetectedLabel> Labels,
+    IReadOnlyList<ModerationLabel> Moderation,
+    IReadOnlyList<DetectedFace> Faces,
+    bool Sensitive,
+    string? Model,
+    string? Error)
+{
+    public const int MaxLabels = 50;
+    public const int MaxBoxesPerLabel = 10;
+    public const int MaxModerationLabels = 20;
+    public const int MaxFaces = 50;
+
+    public static ImageAnalysis Off { get; } = new(AnalysisStatus.Off, [], [], [], false, null, null);
+
+    public static ImageAnalysis Pending { get; } = new(AnalysisStatus.Pending, [], [], [], false, null, null);
+
+    public static ImageAnalysis Failed(string error) => new(AnalysisStatus.Failed, [], [], [], false, null, error);
+}

@@ -1,0 +1,88 @@
+using ImageAspire.ImageService.Processing;
+using Microsoft.Extensions.Options;
+
+namespace ImageAspire.ImageService.Analysis;
+
+/// <summary>Analyses one image; never fails the upload it belongs to (a failure is an analysis that reads <c>Failed</c>).</summary>
+public interface IImageAnalyzer
+{
+    /// <summary>Labels, moderation labels and faces of <paramref name="jpeg"/>; cancelled only by the caller's token.</summary>
+    Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The three Rekognition calls at once, bounded by <see cref="AnalysisOptions.Timeout"/>. The image sent is the
+/// pipeline's analysis JPEG: the already decoded, auto-oriented pixels without watermark, at most the largest
+/// rendition's size (well under Rekognition's 5 MB), so every input format works and Rekognition needs no access to the buckets.
+/// </summary>
+public sealed class RekognitionImageAnalyzer(RekognitionClient rekognition, IOptions<AnalysisOptions> options, ILogger<RekognitionImageAnalyzer> logger) : IImageAnalyzer
+{
+    public async Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (!settings.Enabled)
+        {
+            return ImageAnalysis.Off;
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(settings.Timeout);
+        try
+        {
+            var labels = rekognition.DetectLabelsAsync(jpeg, ImageAnalysis.MaxLabels, settings.LabelMinConfidence, deadline.Token);
+            var moderation = rekognition.DetectModerationLabelsAsync(jpeg, settings.ModerationMinConfidence, deadline.Token);
+            var faces = rekognition.DetectFacesAsync(jpeg, deadline.Token);
+            await Task.WhenAll(labels, moderation, faces);
+            return Map(await labels, await moderation, await faces);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested
+            && ex is RekognitionException or HttpRequestException or OperationCanceledException or TimeoutException or System.Text.Json.JsonException)
+        {
+            var reason = ex switch
+            {
+                RekognitionException refused => refused.Type,
+                OperationCanceledException or TimeoutException => "Timeout",
+                _ => "Unreachable",
+            };
+            ImageTelemetry.AnalysisFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            logger.LogWarning(ex, "Image analysis failed ({Reason}); the image is kept and its analysis can be retried", reason);
+            return ImageAnalysis.Failed(reason == "Timeout" ? $"Rekognition did not answer within {settings.Timeout.TotalSeconds:0.#} s." : ex.Message);
+        }
+    }
+
+    public static ImageAnalysis Map(RekognitionResponses.DetectLabels labels, RekognitionResponses.DetectModerationLabels moderation, RekognitionResponses.DetectFaces faces)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(moderation);
+        ArgumentNullException.ThrowIfNull(faces);
+        static BoundingBox Box(RekognitionResponses.Box box) => new(box.Left, box.Top, box.Width, box.Height);
+        var moderationLabels = (moderation.ModerationLabels ?? [])
+            .OrderByDescending(l => l.Confidence)
+            .Take(ImageAnalysis.MaxModerationLabels)
+            .Select(l => new ModerationLabel(l.Name, string.IsNullOrEmpty(l.ParentName) ? null : l.ParentName, l.Confidence))
+            .ToList();
+        return new ImageAnalysis(
+            AnalysisStatus.Done,
+            [.. (labels.Labels ?? [])
+                .OrderByDescending(l => l.Confidence)
+                .Take(ImageAnalysis.MaxLabels)
+                .Select(l => new DetectedLabel(
+                    l.Name,
+                    l.Confidence,
+                    [.. (l.Parents ?? []).Select(p => p.Name)],
+                    [.. (l.Instances ?? []).Where(i => i.BoundingBox is not null).Take(ImageAnalysis.MaxBoxesPerLabel).Select(i => Box(i.BoundingBox!))]))],
+            moderationLabels,
+            [.. (faces.FaceDetails ?? []).Where(f => f.BoundingBox is not null).Take(ImageAnalysis.MaxFaces).Select(f => new DetectedFace(Box(f.BoundingBox!), f.Confidence))],
+            // Rekognition answered only labels at or above the threshold asked for.
+            moderationLabels.Count > 0,
+            labels.LabelModelVersion is { } version ? $"rekognition-labels {version}" + (moderation.ModerationModelVersion is { } m ? $", moderation {m}" : string.Empty) : null,
+            null);
+    }
+
+    /// <summary>What is sent: the pipeline's analysis JPEG.</summary>
+    public static byte[] InputOf(PipelineResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.AnalysisJpeg ?? throw new InvalidOperationException("The pipeline made no image for analysis.");
+    }
+}
