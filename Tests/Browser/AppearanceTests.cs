@@ -1,3 +1,4 @@
+using ImageAspire.Tests.Support;
 using Microsoft.Playwright;
 
 namespace ImageAspire.Tests.Browser;

@@ -4,28 +4,6 @@ using NetVips;
 
 namespace ImageAspire.Tests.Browser;
 
-/// <summary>The AppHost with the web app behind the local edge at http://localhost:8080.</summary>
-public sealed class WebAppHostFixture : AppHostFixture
-{
-    // The site origin is part of the CORS rule, so the edge keeps its configured port here.
-    protected override string[] Arguments => ["DcpPublisher:RandomizePorts=false"];
-
-    // One pipeline slot and no queue: files uploaded together meet the bound, so the page's retries are exercised.
-    protected override IReadOnlyDictionary<string, string> ServiceEnvironment { get; } = new Dictionary<string, string>
-    {
-        ["Processing__MaxConcurrentPipelines"] = "1",
-        ["Processing__MaxQueuedPipelines"] = "0",
-    };
-
-    public static Uri Site { get; } = new("http://localhost:8080/");
-}
-
-[CollectionDefinition(Name)]
-public sealed class WebAppHostGroup : ICollectionFixture<WebAppHostFixture>
-{
-    public const string Name = "apphost-web";
-}
-
 /// <summary>What a user does, in Chromium, against the real AppHost.</summary>
 [Collection(WebAppHostGroup.Name)]
 public sealed class BrowserTests(WebAppHostFixture fixture)

@@ -13,31 +13,6 @@ using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
-/// <summary>An AppHost of its own: these tests stop and restart the emulators and inject faults through the proxies.</summary>
-public sealed class FaultAppHostFixture : ProxiedAppHostFixture
-{
-    public static readonly TimeSpan UploadExpiry = TimeSpan.FromSeconds(30);
-    public static readonly TimeSpan ClaimTimeout = TimeSpan.FromSeconds(10);
-    public static readonly TimeSpan SweepGrace = TimeSpan.FromSeconds(30);
-    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(5);
-
-    // Short, so a test can watch abandoned uploads and claims time out, and the sweeper work.
-    protected override IReadOnlyDictionary<string, string> ServiceEnvironment => new Dictionary<string, string>(base.ServiceEnvironment)
-    {
-        ["Processing__PresignedUploadExpiry"] = UploadExpiry.ToString(),
-        ["Processing__ClaimTimeout"] = ClaimTimeout.ToString(),
-        ["Sweeper__Grace"] = SweepGrace.ToString(),
-        ["Sweeper__Interval"] = SweepInterval.ToString(),
-        ["Sweeper__RetryInterval"] = TimeSpan.FromSeconds(1).ToString(),
-    };
-}
-
-[CollectionDefinition(Name)]
-public sealed class FaultAppHostGroup : ICollectionFixture<FaultAppHostFixture>
-{
-    public const string Name = "apphost-faults";
-}
-
 /// <summary>Storage outages: requests fail fast with 503, nothing half-written, and service resumes after a restart.</summary>
 [Collection(FaultAppHostGroup.Name)]
 public sealed class FaultTests(FaultAppHostFixture fixture)

@@ -21,29 +21,6 @@ public sealed class ImagesApiLambdaTests(LambdaAppHostFixture fixture) : ImagesA
 [Collection(AotLambdaAppHostGroup.Name)]
 public sealed class ImagesApiAotLambdaTests(AotLambdaAppHostFixture fixture) : ImagesApiTests(fixture);
 
-/// <summary>The AppHost in Lambda mode running the published Native AOT bootstrap instead of the project.</summary>
-public sealed class AotLambdaAppHostFixture : AppHostFixture
-{
-    private string _bootstrap = string.Empty;
-
-    protected override bool LambdaMode => true;
-
-    protected override string[] Arguments => [.. base.Arguments, $"ImageService:Bootstrap={_bootstrap}"];
-
-    public override async ValueTask InitializeAsync()
-    {
-        _bootstrap = await LambdaBootstrap.PublishedForHostAsync();
-        await base.InitializeAsync();
-    }
-}
-
-/// <summary>Run alone, after the parallel collections: compiling the bootstrap takes both cores for minutes.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class AotLambdaAppHostGroup : ICollectionFixture<AotLambdaAppHostFixture>
-{
-    public const string Name = "apphost-lambda-aot";
-}
-
 public abstract class ImagesApiTests(AppHostFixture fixture)
 {
 

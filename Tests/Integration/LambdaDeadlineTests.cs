@@ -6,67 +6,6 @@ using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
-/// <summary>Lambda mode with a 6 s function timeout, the service reaching its stores through the fault proxies.</summary>
-public sealed class LambdaFaultAppHostFixture : ProxiedAppHostFixture
-{
-    public static readonly TimeSpan FunctionTimeout = TimeSpan.FromSeconds(6);
-
-    protected override bool LambdaMode => true;
-
-    // What these tests hold is the commit past a 6 s deadline; an analysis beside the renditions (up to its own 5 s
-    // timeout on a busy machine) would make the deadline meet the analysis instead.
-    protected override IReadOnlyDictionary<string, string> ServiceEnvironment => new Dictionary<string, string>(base.ServiceEnvironment)
-    {
-        ["Analysis__Enabled"] = "false",
-    };
-
-    protected override IReadOnlyDictionary<string, string> LambdaEnvironment { get; } = new Dictionary<string, string>
-    {
-        ["Lambda__TimeoutSeconds"] = FunctionTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
-
-    /// <summary>
-    /// Runs one whole presigned upload first, so the test's invocations find warm code: on a busy two-core machine a
-    /// first call through an SDK client or the pipeline can take longer than the 6 s the fault needs as a deadline.
-    /// </summary>
-    public override async ValueTask InitializeAsync()
-    {
-        await base.InitializeAsync();
-        using var cancellation = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var jpeg = TestImages.Jpeg(640, 480);
-        for (var attempt = 1; !await WarmUpAsync(jpeg, cancellation.Token); attempt++)
-        {
-            Assert.True(attempt < 5, "The function did not finish a warm-up upload in five attempts.");
-        }
-    }
-
-    private async Task<bool> WarmUpAsync(byte[] jpeg, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var (client, _) = await NewUserClientAsync(cancellationToken);
-            using (client)
-            {
-                var ticket = await ApiCalls.CreateUploadAsync(client, "warm-up.jpg", "image/jpeg", jpeg.Length, cancellationToken);
-                return ticket.Status == HttpStatusCode.Created
-                    && await TicketPuts.PutAsync(ticket.Body!, jpeg, cancellationToken) == HttpStatusCode.OK
-                    && (await ApiCalls.CompleteUntilSettledAsync(client, ticket.Id!, cancellationToken)).Status == HttpStatusCode.OK;
-            }
-        }
-        catch (HttpRequestException)
-        {
-            // A cold call cut off at the deadline (500); the next attempt finds more of the code warm.
-            return false;
-        }
-    }
-}
-
-[CollectionDefinition(Name)]
-public sealed class LambdaFaultAppHostGroup : ICollectionFixture<LambdaFaultAppHostFixture>
-{
-    public const string Name = "apphost-lambda-faults";
-}
-
 [Collection(LambdaFaultAppHostGroup.Name)]
 public sealed class LambdaDeadlineTests(LambdaFaultAppHostFixture fixture)
 {

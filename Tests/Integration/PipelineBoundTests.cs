@@ -6,22 +6,6 @@ using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
-/// <summary>An AppHost whose service runs one pipeline at a time and queues none, so concurrent uploads meet the bound.</summary>
-public sealed class NarrowPipelineAppHostFixture : AppHostFixture
-{
-    protected override IReadOnlyDictionary<string, string> ServiceEnvironment { get; } = new Dictionary<string, string>
-    {
-        ["Processing__MaxConcurrentPipelines"] = "1",
-        ["Processing__MaxQueuedPipelines"] = "0",
-    };
-}
-
-[CollectionDefinition(Name)]
-public sealed class NarrowPipelineAppHostGroup : ICollectionFixture<NarrowPipelineAppHostFixture>
-{
-    public const string Name = "apphost-narrow-pipeline";
-}
-
 /// <summary>The pipeline's concurrency bound, met through the API by real concurrent uploads.</summary>
 [Collection(NarrowPipelineAppHostGroup.Name)]
 public sealed class PipelineBoundTests(NarrowPipelineAppHostFixture fixture)

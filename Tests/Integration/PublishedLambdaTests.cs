@@ -7,26 +7,6 @@ using ImageAspire.Tests.Support;
 
 namespace ImageAspire.Tests.Integration;
 
-/// <summary>The Native AOT bootstrap for this machine, published once for the tests that run it.</summary>
-public sealed class PublishedBootstrap : IAsyncLifetime
-{
-    public string Directory { get; private set; } = string.Empty;
-
-    public async ValueTask InitializeAsync() => Directory = await LambdaBootstrap.PublishedForHostAsync();
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-}
-
-/// <summary>
-/// The emulators of an AppHost of its own, run alone after the parallel collections: publishing takes both cores for
-/// minutes, which would starve the timing-sensitive tests of other collections.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class PublishedBootstrapGroup : ICollectionFixture<AppHostFixture>
-{
-    public const string Name = "published-bootstrap";
-}
-
 /// <summary>
 /// The published Native AOT artifact (the Lambda bootstrap, built for this machine's architecture) starts in Lambda
 /// mode against the local Runtime API and serves requests, an image upload included, against the local emulators.

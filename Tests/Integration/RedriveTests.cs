@@ -11,43 +11,6 @@ using static ImageAspire.Tests.Support.TestTimeout;
 
 namespace ImageAspire.Tests.Integration;
 
-/// <summary>The service as a Lambda function, its DynamoDB calls through a fault proxy, Lambda's retries a second apart.</summary>
-public sealed class RedriveAppHostFixture : ProxiedAppHostFixture
-{
-    protected override bool LambdaMode => true;
-
-    // Lambda waits a minute, then two, between attempts; locally half a second, then one.
-    protected override IReadOnlyDictionary<string, string> LambdaEnvironment => new Dictionary<string, string>
-    {
-        ["Lambda__Async__RetryDelaySeconds"] = "0.5",
-    };
-
-    public string FailedEventsBucket => Environment["FailedEventsBucketName"];
-
-    /// <summary>
-    /// Runs the redrive command (Infra/Deploy/redrive.sh, with the AWS CLI) against the local Lambda service, as an
-    /// operator would in AWS; returns its exit code and each invocation's report summed up.
-    /// </summary>
-    public async Task<RedriveRun> RedriveAsync(CancellationToken cancellationToken)
-    {
-        var (exitCode, output) = await Repository.RunAsync("env",
-            ["AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_EC2_METADATA_DISABLED=true",
-             "bash", Repository.PathOf("Infra", "Deploy", "redrive.sh"), "--endpoint-url", App.GetEndpoint("lambda", "http").ToString().TrimEnd('/'), "local", "us-east-1"],
-            Repository.Root, cancellationToken);
-        var reports = output.Split('\n').Where(line => line.StartsWith('{')).Select(line => JsonNode.Parse(line)!).ToList();
-        Assert.True(reports.Count > 0, output);
-        return new RedriveRun(exitCode, reports.Sum(r => (int)r["redriven"]!), reports.Sum(r => (int)r["stillFailing"]!), reports.Sum(r => (int)r["unreadable"]!), output);
-    }
-}
-
-public sealed record RedriveRun(int ExitCode, int Redriven, int StillFailing, int Unreadable, string Output);
-
-[CollectionDefinition(Name)]
-public sealed class RedriveAppHostGroup : ICollectionFixture<RedriveAppHostFixture>
-{
-    public const string Name = "apphost-redrive";
-}
-
 /// <summary>
 /// An S3 event that fails every attempt lands in the failure bucket as Lambda's invocation record; the redrive command
 /// processes it again once the cause is gone, and running it again changes nothing.
