@@ -78,11 +78,4 @@ public sealed class RekognitionImageAnalyzer(RekognitionClient rekognition, IOpt
             labels.LabelModelVersion is { } version ? $"rekognition-labels {version}" + (moderation.ModerationModelVersion is { } m ? $", moderation {m}" : string.Empty) : null,
             null);
     }
-
-    /// <summary>What is sent: the pipeline's analysis JPEG.</summary>
-    public static byte[] InputOf(PipelineResult result)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        return result.AnalysisJpeg ?? throw new InvalidOperationException("The pipeline made no image for analysis.");
-    }
 }

@@ -43,7 +43,7 @@ public sealed class DirectUploads(
 
         var result = await processor.RunAsync(data, cancellationToken);
         // Beside the storage of the renditions, so the answer waits for whichever ends last, not for both in turn.
-        var analysis = analyzer.AnalyzeAsync(RekognitionImageAnalyzer.InputOf(result), cancellationToken);
+        var analysis = analyzer.AnalyzeAsync(result.AnalysisJpeg, cancellationToken);
         var now = time.GetUtcNow();
         var id = ImageId.New(now);
         var attempt = ImageKeys.NewAttempt();

@@ -160,7 +160,7 @@ public sealed class PresignedUploads(
         var staged = new StagedObjects(objects, Deadlines.RemovalBudget, time, logger);
         Exception? failure = null;
         // Beside the storage of the renditions, so the commit waits for whichever ends last.
-        var analysis = analyzer.AnalyzeAsync(RekognitionImageAnalyzer.InputOf(result), cancellationToken);
+        var analysis = analyzer.AnalyzeAsync(result.AnalysisJpeg, cancellationToken);
         try
         {
             var ready = await budget.RunAsync(Deadlines.StoreBudget, async ct =>

@@ -10,7 +10,7 @@ public sealed record RenditionOutput(string Name, EncodedFormat Format, int Widt
 
 /// <summary>The result of processing one original.</summary>
 /// <summary>The pipeline's outputs; <paramref name="AnalysisJpeg"/> is the decoded, oriented image without watermark, for Rekognition.</summary>
-public sealed record PipelineResult(ImageFormat SourceFormat, int Width, int Height, IReadOnlyList<RenditionOutput> Renditions, byte[]? AnalysisJpeg = null);
+public sealed record PipelineResult(ImageFormat SourceFormat, int Width, int Height, IReadOnlyList<RenditionOutput> Renditions, byte[] AnalysisJpeg);
 
 /// <summary>Validates an original and makes its renditions. Throws <see cref="ImageRejectedException"/> for bad input.</summary>
 public interface IImagePipeline

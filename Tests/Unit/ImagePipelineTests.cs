@@ -22,7 +22,7 @@ public sealed class ImagePipelineTests
             var result = Process(input);
 
             Assert.Equal(ImageFormat.Jpeg, ImageSniffer.Sniff(result.AnalysisJpeg).Format);
-            using var decoded = Image.NewFromBuffer(result.AnalysisJpeg!);
+            using var decoded = Image.NewFromBuffer(result.AnalysisJpeg);
             // Oriented as the renditions are, and no larger than the largest of them.
             var large = result.Renditions.First(r => r.Name == "large");
             Assert.Equal(large.Width > large.Height, decoded.Width > decoded.Height);
