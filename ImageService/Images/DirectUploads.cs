@@ -77,7 +77,8 @@ public sealed class DirectUploads(
                     await staged.PutAsync(storage.Value.OriginalsBucket, image.OriginalKey, data, image.ContentType, null,
                         new Dictionary<string, string> { ["sha256"] = image.Sha256 }, budget);
                     image = image with { Renditions = await processor.StoreRenditionsAsync(image, attempt, result, staged, budget) };
-                    image = image with { Analysis = await analysis };
+                    // Within the store budget too: an analysis slower than what is left of it must not hold the answer.
+                    image = image with { Analysis = await analysis.WaitAsync(budget) };
                     createSent = true;
                     return await metadata.TryCreateAsync(image, budget);
                 }, cancellationToken);

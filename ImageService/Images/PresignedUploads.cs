@@ -166,7 +166,8 @@ public sealed class PresignedUploads(
             var ready = await budget.RunAsync(Deadlines.StoreBudget, async ct =>
             {
                 var renditions = await processor.StoreRenditionsAsync(claimed, claimed.Attempt!, result, staged, ct);
-                var analysed = await analysis;
+                // Within the store budget too: an analysis slower than what is left of it must not hold the commit.
+                var analysed = await analysis.WaitAsync(ct);
                 return await metadata.TryUpdateAsync(claimed with
                 {
                     Status = ImageStatus.Ready,

@@ -168,6 +168,38 @@ public sealed class ImageAnalyzerTests
     }
 
     [Fact]
+    public async Task An_analysis_that_never_answers_holds_neither_kind_of_upload_past_the_store_budget()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => new TaskCompletionSource<ImageAnalysis>().Task;
+        var budget = new StorageOptions().Deadlines.StoreBudget;
+        var upload = await h.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
+
+        foreach (var call in new Func<Task<ImageRecord?>>[]
+        {
+            async () => await h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token),
+            () => h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token),
+        })
+        {
+            var started = h.Time.GetUtcNow();
+            var answer = Harness.TryAsync(call);
+            for (var step = 0; step < 200 && !answer.IsCompleted; step++)
+            {
+                h.Time.Advance(TimeSpan.FromMilliseconds(250));
+                await Task.Delay(2, Harness.Token);
+            }
+
+            Assert.True(answer.IsCompleted, "the upload waited for an analysis that never answers");
+            var (_, failure) = await answer;
+            Assert.IsAssignableFrom<TimeoutException>(failure);
+            Assert.True(h.Time.GetUtcNow() - started <= budget + new StorageOptions().Deadlines.ResolveBudget + TimeSpan.FromSeconds(1));
+        }
+
+        Assert.DoesNotContain(h.Metadata.Items, i => i.Status == ImageStatus.Ready);
+    }
+
+    [Fact]
     public async Task The_analysis_is_committed_with_the_image_in_the_same_write()
     {
         using var h = new Harness();
