@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -71,5 +70,5 @@ public sealed class FunctionEnvironmentTests
     }
 
     private static List<string> TemplateVariables(CloudFormationTemplate template) =>
-        [.. (template.Resources.Single(r => r.LogicalId == "ImageFunction").Properties["Environment"]!["Variables"] as JsonObject)!.Select(v => v.Key)];
+        [.. template.Resource("AWS::Lambda::Function", "ImageFunction").FunctionVariables.Select(v => v.Key)];
 }

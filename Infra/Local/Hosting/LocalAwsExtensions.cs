@@ -109,10 +109,8 @@ public static class LocalAwsExtensions
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(backend);
-        var function = backend.Template.ResourcesOfType("AWS::Lambda::Function").SingleOrDefault(r => r.LogicalId == functionLogicalId)
-            ?? throw new TemplateException($"The template has no AWS::Lambda::Function {functionLogicalId}.");
         var excluded = except.ToHashSet(StringComparer.Ordinal);
-        foreach (var (name, _) in function.Properties["Environment"]?["Variables"] as System.Text.Json.Nodes.JsonObject ?? [])
+        foreach (var (name, _) in backend.Template.Resource("AWS::Lambda::Function", functionLogicalId).FunctionVariables)
         {
             if (!excluded.Contains(name))
             {

@@ -96,7 +96,7 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
         foreach (var function in template.ResourcesOfType("AWS::Lambda::Function"))
         {
             var variables = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (name, value) in function.Properties["Environment"]?["Variables"] as JsonObject ?? [])
+            foreach (var (name, value) in function.FunctionVariables)
             {
                 try
                 {

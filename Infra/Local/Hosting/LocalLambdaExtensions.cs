@@ -24,8 +24,7 @@ public static class LocalLambdaExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(function);
-        var definition = backend.Template.ResourcesOfType("AWS::Lambda::Function").SingleOrDefault(r => r.LogicalId == functionLogicalId)
-            ?? throw new TemplateException($"The template has no AWS::Lambda::Function {functionLogicalId}.");
+        var definition = backend.Template.Resource("AWS::Lambda::Function", functionLogicalId);
         var context = backend.TemplateContext();
         // A property of the function, by its path ("LoggingConfig", "LogFormat"); null where the template sets none.
         string? Value(params string[] path) =>

@@ -5,7 +5,11 @@ using YamlDotNet.RepresentationModel;
 namespace ImageAspire.LocalAws.Templates;
 
 /// <summary>A resource of a template: its logical id, type and (unresolved) properties.</summary>
-public sealed record TemplateResource(string LogicalId, string Type, JsonObject Properties);
+public sealed record TemplateResource(string LogicalId, string Type, JsonObject Properties)
+{
+    /// <summary>An <c>AWS::Lambda::Function</c>'s <c>Environment.Variables</c>, unresolved (empty when it sets none).</summary>
+    public JsonObject FunctionVariables => Properties["Environment"]?["Variables"] as JsonObject ?? [];
+}
 
 /// <summary>
 /// A CloudFormation template read from YAML or JSON, with the short-form tags (<c>!Ref</c>, <c>!Sub</c>,
@@ -30,6 +34,10 @@ public sealed class CloudFormationTemplate
 
     /// <summary>The resources of one type, e.g. <c>AWS::S3::Bucket</c>.</summary>
     public IEnumerable<TemplateResource> ResourcesOfType(string type) => Resources.Where(r => r.Type == type);
+
+    /// <summary>The resource <paramref name="logicalId"/> of <paramref name="type"/>; a <see cref="TemplateException"/> naming both when there is none.</summary>
+    public TemplateResource Resource(string type, string logicalId) =>
+        ResourcesOfType(type).SingleOrDefault(r => r.LogicalId == logicalId) ?? throw new TemplateException($"The template has no {type} {logicalId}.");
 
     /// <summary>Default values of the template's parameters.</summary>
     public IReadOnlyDictionary<string, string> ParameterDefaults =>
