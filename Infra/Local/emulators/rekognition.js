@@ -10,6 +10,7 @@
 //
 // Environment: PORT, REKOGNITION_ACCESS_KEY_ID and REKOGNITION_SECRET_ACCESS_KEY (the one key it accepts).
 'use strict';
+const crypto = require('node:crypto');
 const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -130,7 +131,7 @@ function decodeImage(image) {
     rgb[j++] = decoded.data[i + 1];
     rgb[j++] = decoded.data[i + 2];
   }
-  return { width: decoded.width, height: decoded.height, rgb, hash: require('node:crypto').createHash('sha256').update(bytes).digest('hex') };
+  return { width: decoded.width, height: decoded.height, rgb, hash: crypto.createHash('sha256').update(bytes).digest('hex') };
 }
 
 function minConfidence(request, fallback) {
@@ -228,7 +229,7 @@ const operations = {
 
 function send(res, status, body) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': require('node:crypto').randomUUID() });
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': crypto.randomUUID() });
   res.end(text);
 }
 
