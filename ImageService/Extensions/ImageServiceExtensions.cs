@@ -1,6 +1,7 @@
 using Amazon.DynamoDBv2;
 using Amazon.Runtime;
 using Amazon.S3;
+using ImageAspire.ImageService.Analysis;
 using ImageAspire.ImageService.Extensions;
 using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Media;
@@ -80,14 +81,14 @@ public static class ImageServiceExtensions
     }
 
     /// <summary>
-    /// Rekognition behind <see cref="ImageAspire.ImageService.Analysis.IImageAnalyzer"/>: the endpoint from
+    /// Rekognition behind <see cref="IImageAnalyzer"/>: the endpoint from
     /// <c>AWS_ENDPOINT_URL_REKOGNITION</c> (locally) or the region's, each call signed with the AWS SDK's SigV4 handler
     /// and the SDK's own credentials (in Lambda the role's session credentials, refreshed as they rotate).
     /// </summary>
     public static IServiceCollection AddImageAnalysis(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<ImageAspire.ImageService.Analysis.AnalysisOptions>().BindConfiguration(ImageAspire.ImageService.Analysis.AnalysisOptions.SectionName)
-            .ValidateWith(new ImageAspire.ImageService.Analysis.AnalysisOptionsValidator()).ValidateOnStart();
+        services.AddOptions<AnalysisOptions>().BindConfiguration(AnalysisOptions.SectionName)
+            .ValidateWith(new AnalysisOptionsValidator()).ValidateOnStart();
         services.AddSingleton(sp =>
         {
             var region = configuration["AWS_REGION"] ?? "us-east-1";
@@ -95,10 +96,10 @@ public static class ImageServiceExtensions
             var signing = new Amazon.Runtime.Signing.SigV4SigningHandler(
                 Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials(), Amazon.RegionEndpoint.GetBySystemName(region), "rekognition",
                 new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
-            var timeout = sp.GetRequiredService<IOptions<ImageAspire.ImageService.Analysis.AnalysisOptions>>().Value.Timeout;
-            return new ImageAspire.ImageService.Analysis.RekognitionClient(new HttpClient(signing) { BaseAddress = new Uri(endpoint), Timeout = timeout + TimeSpan.FromSeconds(1) });
+            var timeout = sp.GetRequiredService<IOptions<AnalysisOptions>>().Value.Timeout;
+            return new RekognitionClient(new HttpClient(signing) { BaseAddress = new Uri(endpoint), Timeout = timeout + TimeSpan.FromSeconds(1) });
         });
-        services.AddSingleton<ImageAspire.ImageService.Analysis.IImageAnalyzer, ImageAspire.ImageService.Analysis.RekognitionImageAnalyzer>();
+        services.AddSingleton<IImageAnalyzer, RekognitionImageAnalyzer>();
         return services;
     }
 
