@@ -44,9 +44,28 @@ public sealed record ImageAnalysis(
     public const int MaxModerationLabels = 20;
     public const int MaxFaces = 50;
 
+    /// <summary>After this many tries a failed analysis is left <c>Failed</c>: Rekognition keeps refusing or is down for long.</summary>
+    public const int MaxAttempts = 5;
+
+    /// <summary>How many times the image has been sent to Rekognition (1 for the upload's own analysis).</summary>
+    public int Attempts { get; init; } = 1;
+
+    /// <summary>A failure that another try may not repeat (a timeout, throttling, an unreachable endpoint) — not a refused image.</summary>
+    public bool Retryable { get; init; }
+
     public static ImageAnalysis Off { get; } = new(AnalysisStatus.Off, [], [], [], false, null, null);
 
     public static ImageAnalysis Pending { get; } = new(AnalysisStatus.Pending, [], [], [], false, null, null);
 
-    public static ImageAnalysis Failed(string error) => new(AnalysisStatus.Failed, [], [], [], false, null, error);
+    public static ImageAnalysis Failed(string error, bool retryable = false) => new(AnalysisStatus.Failed, [], [], [], false, null, error) { Retryable = retryable };
+
+    /// <summary>Whether another try is due: a retryable failure with tries left.</summary>
+    public bool ShouldRetry => Status == AnalysisStatus.Failed && Retryable && Attempts < MaxAttempts;
+
+    /// <summary>Every label and parent the image carries, once each (case-insensitively): what the label filter finds it by.</summary>
+    public IReadOnlyList<string> LabelNames() =>
+        [.. Labels.SelectMany(l => l.Parents.Prepend(l.Name)).Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.OrdinalIgnoreCase)];
+
+    /// <summary>Whether the image carries <paramref name="label"/> itself or as a parent of one of its labels, case-insensitively.</summary>
+    public bool HasLabel(string label) => LabelNames().Contains(label.Trim(), StringComparer.OrdinalIgnoreCase);
 }

@@ -7,7 +7,7 @@ namespace ImageAspire.ImageService.Analysis;
 public interface IImageAnalyzer
 {
     /// <summary>Labels, moderation labels and faces of <paramref name="jpeg"/>; cancelled only by the caller's token.</summary>
-    Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, CancellationToken cancellationToken);
+    Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, AnalysisSettings settings, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -17,16 +17,17 @@ public interface IImageAnalyzer
 /// </summary>
 public sealed class RekognitionImageAnalyzer(RekognitionClient rekognition, IOptions<AnalysisOptions> options, ILogger<RekognitionImageAnalyzer> logger) : IImageAnalyzer
 {
-    public async Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, CancellationToken cancellationToken)
+    public async Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, AnalysisSettings settings, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        if (!settings.Enabled)
+        ArgumentNullException.ThrowIfNull(settings);
+        var stack = options.Value;
+        if (!stack.Enabled || !settings.Enabled)
         {
             return ImageAnalysis.Off;
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(settings.Timeout);
+        deadline.CancelAfter(stack.Timeout);
         try
         {
             var labels = rekognition.DetectLabelsAsync(jpeg, ImageAnalysis.MaxLabels, settings.LabelMinConfidence, deadline.Token);
@@ -46,9 +47,17 @@ public sealed class RekognitionImageAnalyzer(RekognitionClient rekognition, IOpt
             };
             ImageTelemetry.AnalysisFailed.Add(1, new KeyValuePair<string, object?>("reason", reason));
             logger.LogWarning(ex, "Image analysis failed ({Reason}); the image is kept and its analysis can be retried", reason);
-            return ImageAnalysis.Failed(reason == "Timeout" ? $"Rekognition did not answer within {settings.Timeout.TotalSeconds:0.#} s." : ex.Message);
+            return ImageAnalysis.Failed(
+                reason == "Timeout" ? $"Rekognition did not answer within {stack.Timeout.TotalSeconds:0.#} s." : ex.Message,
+                retryable: ex is not RekognitionException refusal || IsTransient(refusal.Type) || (int)refusal.Status >= 500);
         }
     }
+
+    /// <summary>Rekognition's errors that say "later", not "never" (its documented throttling and server errors).</summary>
+    public static bool IsTransient(string errorType) => errorType is "ThrottlingException" or "ProvisionedThroughputExceededException"
+        or "InternalServerError" or "ServiceUnavailableException" or "LimitExceededException"
+        // Not Rekognition's answer at all (a proxy's page, a cut body): another try may reach it.
+        or "InvalidResponse";
 
     public static ImageAnalysis Map(RekognitionResponses.DetectLabels labels, RekognitionResponses.DetectModerationLabels moderation, RekognitionResponses.DetectFaces faces)
     {

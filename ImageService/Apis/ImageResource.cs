@@ -42,4 +42,6 @@ public sealed record ImageResource(
         MediaPrefix + (renditionKey.StartsWith("renditions/", StringComparison.Ordinal) ? renditionKey["renditions/".Length..] : renditionKey);
 }
 
+public sealed record LabelCount(string Label, int Images);
+
 public sealed record ImageList(IReadOnlyList<ImageResource> Items, string? NextCursor);

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using ImageAspire.ImageService.Analysis;
 using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
@@ -12,6 +13,7 @@ public static class ImagesApi
 {
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;
+    public const int MaxLabelLength = 100;
 
     public static IEndpointRouteBuilder MapImagesApi(this IEndpointRouteBuilder app)
     {
@@ -21,7 +23,9 @@ public static class ImagesApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/", ListImages).WithName("ListImages").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/labels", ListLabels).WithName("ListLabels").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/{id}", GetImage).WithName("GetImage").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/{id}/analysis", AnalyzeImage).WithName("AnalyzeImage").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapDelete("/{id}", DeleteImage).WithName("DeleteImage").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
@@ -82,16 +86,50 @@ public static class ImagesApi
             : TypedResults.Created("/api/images", resources);
     }
 
+    /// <summary>The caller's images, newest first; with <c>label</c>, only those carrying it (case-insensitive, parents count).</summary>
     public static async Task<Results<Ok<ImageList>, ProblemHttpResult>> ListImages(
-        ClaimsPrincipal user, ImageLibrary library, int? limit, string? cursor, CancellationToken cancellationToken)
+        ClaimsPrincipal user, ImageLibrary library, int? limit, string? cursor, string? label, CancellationToken cancellationToken)
     {
         if (limit is < 1 or > MaxPageSize)
         {
             return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid limit", $"limit must be between 1 and {MaxPageSize}.");
         }
 
-        var page = await library.ListAsync(user.Owner(), limit ?? DefaultPageSize, string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
+        if (label is not null && (string.IsNullOrWhiteSpace(label) || label.Length > MaxLabelLength || label.Any(char.IsControl)))
+        {
+            return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid label", $"label must be 1-{MaxLabelLength} printable characters.");
+        }
+
+        var pageCursor = string.IsNullOrEmpty(cursor) ? null : cursor;
+        var page = label is null
+            ? await library.ListAsync(user.Owner(), limit ?? DefaultPageSize, pageCursor, cancellationToken)
+            : await library.ListByLabelAsync(user.Owner(), label, limit ?? DefaultPageSize, pageCursor, cancellationToken);
         return TypedResults.Ok(new ImageList(page.Items.Select(ImageResource.From).ToList(), page.NextCursor));
+    }
+
+    /// <summary>The labels of the caller's images, most frequent first: what the gallery's filter offers.</summary>
+    public static async Task<Ok<LabelCount[]>> ListLabels(ClaimsPrincipal user, ImageLibrary library, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await library.LabelsAsync(user.Owner(), cancellationToken)).Select(l => new LabelCount(l.Label, l.Images)).ToArray());
+
+    /// <summary>Analyses one of the caller's processed images again (after a failure, or with changed settings).</summary>
+    public static async Task<Results<Ok<ImageResource>, NotFound<ProblemDetails>, ProblemHttpResult>> AnalyzeImage(
+        string id, ClaimsPrincipal user, ImageLibrary library, ImageAnalyses analyses, CancellationToken cancellationToken)
+    {
+        var image = await library.GetAsync(user.Owner(), id, cancellationToken);
+        if (image is null)
+        {
+            return ApiResults.ImageNotFound(id);
+        }
+
+        if (image.Status != ImageStatus.Ready)
+        {
+            return ApiResults.Problem(StatusCodes.Status409Conflict, "Image not processed",
+                $"Image {id} is {image.Status}; only a processed image can be analysed.");
+        }
+
+        return await analyses.RetryAsync(user.Owner(), id, force: true, cancellationToken) is { } analysed
+            ? TypedResults.Ok(ImageResource.From(analysed))
+            : ApiResults.ImageNotFound(id);
     }
 
     public static async Task<Results<Ok<ImageResource>, NotFound<ProblemDetails>>> GetImage(

@@ -49,6 +49,7 @@ public static class ImageServiceExtensions
         services.AddSingleton<IObjectStore, S3ObjectStore>();
         services.AddSingleton<IImageMetadataStore, DynamoDbImageMetadataStore>();
         services.AddSingleton<ISettingsStore, DynamoDbSettingsStore>();
+        services.AddSingleton<ILabelIndex, DynamoDbLabelIndex>();
         services.AddSingleton<IImagePipeline>(sp =>
         {
             // With the pipeline, not at start: attaching loads libvips, which a cold start should not wait for.
@@ -89,6 +90,7 @@ public static class ImageServiceExtensions
     {
         services.AddOptions<AnalysisOptions>().BindConfiguration(AnalysisOptions.SectionName)
             .ValidateWith(new AnalysisOptionsValidator()).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AnalysisOptions>, AnalysisDeadlineValidator>();
         services.AddSingleton(sp =>
         {
             var region = configuration["AWS_REGION"] ?? "us-east-1";
@@ -100,6 +102,7 @@ public static class ImageServiceExtensions
             return new RekognitionClient(new HttpClient(signing) { BaseAddress = new Uri(endpoint), Timeout = timeout + TimeSpan.FromSeconds(1) });
         });
         services.AddSingleton<IImageAnalyzer, RekognitionImageAnalyzer>();
+        services.AddSingleton<ImageAnalyses>();
         return services;
     }
 

@@ -16,6 +16,7 @@ namespace ImageAspire.ImageService;
 [JsonSerializable(typeof(ImageAspire.ImageService.Analysis.ImageAnalysis))]
 [JsonSerializable(typeof(ImageResource[]))]
 [JsonSerializable(typeof(ImageList))]
+[JsonSerializable(typeof(LabelCount[]))]
 [JsonSerializable(typeof(UploadsApi.CreateUploadRequest))]
 [JsonSerializable(typeof(UploadsApi.UploadTicket))]
 [JsonSerializable(typeof(ProcessingSettings))]

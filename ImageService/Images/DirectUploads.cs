@@ -18,9 +18,9 @@ public sealed class DirectUploads(
     CommitResolver resolver,
     ImageRemover remover,
     RefusedUploads refused,
+    ImageAnalyses analyses,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
-    IImageAnalyzer analyzer,
     TimeProvider time,
     ILogger<DirectUploads> logger)
 {
@@ -41,9 +41,9 @@ public sealed class DirectUploads(
                 $"The file {Describe(fileName)}is {data.Length} bytes; the limit is {limits.MaxUploadBytes} bytes. Use POST /api/uploads for larger files."));
         }
 
-        var result = await processor.RunAsync(data, cancellationToken);
-        // Beside the storage of the renditions, so the answer waits for whichever ends last, not for both in turn.
-        var analysis = analyzer.AnalyzeAsync(result.AnalysisJpeg, cancellationToken);
+        // The analysis started while the renditions were encoded; it goes on beside their storage, so the answer waits
+        // for whichever ends last, not for both in turn.
+        var (result, analysis) = await processor.RunAsync(data, cancellationToken);
         var now = time.GetUtcNow();
         var id = ImageId.New(now);
         var attempt = ImageKeys.NewAttempt();
@@ -78,7 +78,7 @@ public sealed class DirectUploads(
                         new Dictionary<string, string> { ["sha256"] = image.Sha256 }, budget);
                     image = image with { Renditions = await processor.StoreRenditionsAsync(image, attempt, result, staged, budget) };
                     // Within the store budget too: an analysis slower than what is left of it must not hold the answer.
-                    image = image with { Analysis = await analysis.WaitAsync(budget) };
+                    image = await analyses.RecordAsync(image, await analysis.WaitAsync(budget), budget);
                     createSent = true;
                     return await metadata.TryCreateAsync(image, budget);
                 }, cancellationToken);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ImageAspire.ImageService.Analysis;
 using ImageAspire.ImageService.Media;
 using ImageAspire.ImageService.Processing;
 using ImageAspire.ImageService.Storage;
@@ -6,24 +7,68 @@ using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Images;
 
-/// <summary>Runs the pipeline with the current settings behind the gate, and stages one attempt's renditions.</summary>
-public sealed class ImageProcessor(IImagePipeline pipeline, PipelineGate gate, ISettingsStore settings, MediaSecrets media, IOptions<StorageOptions> storage)
+/// <summary>An image processed: every rendition, and its analysis, which may still be running (it never fails; see <see cref="IImageAnalyzer"/>).</summary>
+public sealed record ProcessedImage(PipelineResult Result, Task<ImageAnalysis> Analysis);
+
+/// <summary>
+/// Runs the pipeline with the current settings behind the gate, analyses the image meanwhile, cuts the cover renditions
+/// around the faces found, and stages one attempt's renditions.
+/// </summary>
+public sealed class ImageProcessor(
+    IImagePipeline pipeline,
+    PipelineGate gate,
+    ISettingsStore settings,
+    IImageAnalyzer analyzer,
+    MediaSecrets media,
+    IOptions<StorageOptions> storage,
+    IOptions<AnalysisOptions> analysisOptions,
+    TimeProvider time,
+    ILogger<ImageProcessor> logger)
 {
     // A rendition's key never changes content (per-attempt keys), but a deleted image should not live on in CloudFront's
     // cache for long: a day bounds how long its owner could still load a copy cached before the delete.
     public const string RenditionCacheControl = "public, max-age=86400, immutable";
 
-    public async Task<PipelineResult> RunAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public async Task<ProcessedImage> RunAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         ImageTelemetry.BytesIn.Add(data.Length);
         var current = await settings.GetAsync(cancellationToken);
+        Task<ImageAnalysis>? analysis = null;
+        PipelineResult result;
         try
         {
-            return await gate.RunAsync(() => pipeline.Process(data, current, cancellationToken), cancellationToken);
+            result = await gate.RunAsync(
+                () => pipeline.Process(data, current, jpeg => analysis = analyzer.AnalyzeAsync(jpeg, current.AnalysisOrDefault, cancellationToken), cancellationToken),
+                cancellationToken);
         }
         catch (ImageRejectedException ex)
         {
             throw Rejected(ex);
+        }
+
+        analysis ??= Task.FromResult(ImageAnalysis.Failed("The pipeline made no image to analyse."));
+        if (result.CropSource is null)
+        {
+            return new ProcessedImage(result, analysis);
+        }
+
+        var faces = await FacesAsync(analysis, cancellationToken);
+        // Small (a few hundred pixels a side) and quick: outside the gate, which bounds the decoding of originals.
+        return new ProcessedImage(result.WithCrops(current, pipeline.Crop(result, current, faces, cancellationToken)), analysis);
+    }
+
+    /// <summary>The faces, if the analysis ends within <see cref="AnalysisOptions.FaceWait"/>; none otherwise (the analysis goes on).</summary>
+    private async Task<IReadOnlyList<BoundingBox>> FacesAsync(Task<ImageAnalysis> analysis, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var found = await analysis.WaitAsync(analysisOptions.Value.FaceWait, time, cancellationToken);
+            return [.. found.Faces.Select(f => f.Box)];
+        }
+        catch (TimeoutException)
+        {
+            logger.LogInformation("No faces within {FaceWait}; the square renditions use the attention crop", analysisOptions.Value.FaceWait);
+            return [];
         }
     }
 

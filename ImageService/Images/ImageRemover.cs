@@ -8,7 +8,14 @@ namespace ImageAspire.ImageService.Images;
 /// Removes an image: first its item becomes a tombstone (a conditional write, so nothing can commit over it and
 /// nothing references the objects any more), then its objects go. Objects left by a failed removal are the sweeper's.
 /// </summary>
-public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore objects, MediaSecrets media, IOptions<StorageOptions> storage, TimeProvider time, ILogger<ImageRemover> logger)
+public sealed class ImageRemover(
+    IImageMetadataStore metadata,
+    IObjectStore objects,
+    ILabelIndex labels,
+    MediaSecrets media,
+    IOptions<StorageOptions> storage,
+    TimeProvider time,
+    ILogger<ImageRemover> logger)
 {
     private const int MaxConflicts = 5;
 
@@ -53,6 +60,13 @@ public sealed class ImageRemover(IImageMetadataStore metadata, IObjectStore obje
                 if (await StorageCalls.TryWithinAsync(storage.Value.Deadlines.RemovalBudget, time, budget => RemoveObjectsAsync(owner, id, budget)) is { } failure)
                 {
                     logger.LogWarning(failure, "Could not remove the objects of image {ImageId} yet; the sweeper will", id);
+                }
+
+                // After the tombstone: an entry left behind shows nothing, and a label search that meets it removes it.
+                if (item.Analysis?.LabelNames() is { Count: > 0 } names
+                    && await StorageCalls.TryWithinAsync(storage.Value.Deadlines.RemovalBudget, time, budget => labels.RemoveAsync(owner, id, names, budget)) is { } unindexed)
+                {
+                    logger.LogInformation(unindexed, "Label entries of deleted image {ImageId} stay for now; they show nothing", id);
                 }
 
                 logger.LogInformation("Image {ImageId} of {Owner} deleted", id, owner);

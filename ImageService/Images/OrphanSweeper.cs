@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace ImageAspire.ImageService.Images;
 
 /// <summary>What one sweep saw and did.</summary>
-public sealed record SweepReport(int ImagesSeen, int ObjectsRemoved, int ObjectsKept, int RefusedUploadsSettled);
+public sealed record SweepReport(int ImagesSeen, int ObjectsRemoved, int ObjectsKept, int RefusedUploadsSettled, int AnalysesRetried = 0);
 
 /// <summary>
 /// Removes objects no item references: attempts that lost, failed or whose outcome was unknown, originals of refused
@@ -110,6 +110,16 @@ public sealed class OrphanSweeper(
         return new SweepReport(byImage.Count, removed, kept, settled);
     }
 
+    /// <summary>What the schedule runs: the sweep, then the analyses due (at most <see cref="SweeperOptions.AnalysesPerRound"/>).</summary>
+    public static async Task<SweepReport> ScheduledAsync(OrphanSweeper sweeper, Analysis.ImageAnalyses analyses, SweeperOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sweeper);
+        ArgumentNullException.ThrowIfNull(analyses);
+        ArgumentNullException.ThrowIfNull(options);
+        var report = await sweeper.SweepAsync(cancellationToken);
+        return report with { AnalysesRetried = await analyses.RetryDueAsync(options.AnalysesPerRound, cancellationToken) };
+    }
+
     private async Task<(int Removed, int Kept)> SweepImageAsync(string owner, string id, List<(string Bucket, StoredObject Object, string? Attempt)> found, CancellationToken cancellationToken)
     {
         var item = await metadata.GetAsync(owner, id, cancellationToken);
@@ -178,9 +188,9 @@ public sealed class OrphanSweeper(
 
 /// <summary>
 /// Settles refused uploads every few seconds and, where <see cref="SweeperOptions.Enabled"/> (web mode, not Lambda),
-/// sweeps the buckets every <see cref="SweeperOptions.Interval"/>.
+/// retries due analyses as often and sweeps the buckets every <see cref="SweeperOptions.Interval"/>.
 /// </summary>
-public sealed class SweeperService(OrphanSweeper sweeper, IOptions<SweeperOptions> options, TimeProvider time, ILogger<SweeperService> logger) : BackgroundService
+public sealed class SweeperService(OrphanSweeper sweeper, Analysis.ImageAnalyses analyses, IOptions<SweeperOptions> options, TimeProvider time, ILogger<SweeperService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -193,11 +203,15 @@ public sealed class SweeperService(OrphanSweeper sweeper, IOptions<SweeperOption
                 if (options.Value.Enabled && time.GetUtcNow() >= nextSweep)
                 {
                     nextSweep = time.GetUtcNow() + options.Value.Interval;
-                    await sweeper.SweepAsync(stoppingToken);
+                    await OrphanSweeper.ScheduledAsync(sweeper, analyses, options.Value, stoppingToken);
                 }
                 else
                 {
                     await sweeper.SettleRefusedAsync(stoppingToken);
+                    if (options.Value.Enabled)
+                    {
+                        await analyses.RetryDueAsync(options.Value.AnalysesPerRound, stoppingToken);
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -17,9 +17,9 @@ public sealed class PresignedUploads(
     IObjectStore objects,
     IImageMetadataStore metadata,
     CommitResolver resolver,
+    ImageAnalyses analyses,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
-    IImageAnalyzer analyzer,
     TimeProvider time,
     ILogger<PresignedUploads> logger)
 {
@@ -95,7 +95,7 @@ public sealed class PresignedUploads(
 
         using var activity = ImageTelemetry.Source.StartActivity("process-upload");
         activity?.SetTag("image.id", image.Id);
-        PipelineResult result;
+        ProcessedImage processed;
         byte[] data;
         try
         {
@@ -106,11 +106,11 @@ public sealed class PresignedUploads(
             }
 
             data = await budget.RunAsync(CallCap, ct => objects.GetAsync(Originals, image.OriginalKey, Limits.MaxPresignedUploadBytes, ct), cancellationToken);
-            result = await processor.RunAsync(data, cancellationToken);
-            if (result.SourceFormat.ContentType() != image.ContentType)
+            processed = await processor.RunAsync(data, cancellationToken);
+            if (processed.Result.SourceFormat.ContentType() != image.ContentType)
             {
                 throw ImageProcessor.Rejected(new ImageRejectedException(RejectionReason.UnsupportedFormat,
-                    $"The upload was announced as {image.ContentType} but is {result.SourceFormat.ContentType()}."));
+                    $"The upload was announced as {image.ContentType} but is {processed.Result.SourceFormat.ContentType()}."));
             }
         }
         catch (ImageRejectedException ex)
@@ -125,7 +125,7 @@ public sealed class PresignedUploads(
             throw;
         }
 
-        return await CommitReadyAsync(claimed, data, result, budget, cancellationToken);
+        return await CommitReadyAsync(claimed, data, processed, budget, cancellationToken);
     }
 
     /// <summary>The claim: Processing under a new attempt, conditional on the version read. Returns the current item if someone else won.</summary>
@@ -155,20 +155,19 @@ public sealed class PresignedUploads(
         return (current.Attempt == claim.Attempt && current.Status == ImageStatus.Processing, current);
     }
 
-    private async Task<ImageRecord?> CommitReadyAsync(ImageRecord claimed, byte[] data, PipelineResult result, StorageBudget budget, CancellationToken cancellationToken)
+    private async Task<ImageRecord?> CommitReadyAsync(ImageRecord claimed, byte[] data, ProcessedImage processed, StorageBudget budget, CancellationToken cancellationToken)
     {
         var staged = new StagedObjects(objects, Deadlines.RemovalBudget, time, logger);
         Exception? failure = null;
-        // Beside the storage of the renditions, so the commit waits for whichever ends last.
-        var analysis = analyzer.AnalyzeAsync(result.AnalysisJpeg, cancellationToken);
+        // The analysis goes on beside the storage of the renditions, so the commit waits for whichever ends last.
+        var (result, analysis) = processed;
         try
         {
             var ready = await budget.RunAsync(Deadlines.StoreBudget, async ct =>
             {
                 var renditions = await processor.StoreRenditionsAsync(claimed, claimed.Attempt!, result, staged, ct);
                 // Within the store budget too: an analysis slower than what is left of it must not hold the commit.
-                var analysed = await analysis.WaitAsync(ct);
-                return await metadata.TryUpdateAsync(claimed with
+                var ready = await analyses.RecordAsync(claimed with
                 {
                     Status = ImageStatus.Ready,
                     Width = result.Width,
@@ -176,10 +175,10 @@ public sealed class PresignedUploads(
                     Bytes = data.Length,
                     Sha256 = Convert.ToHexStringLower(SHA256.HashData(data)),
                     Renditions = renditions,
-                    Analysis = analysed,
                     ClaimedAt = null,
                     UploadExpiresAt = null,
-                }, claimed.Version, ct);
+                }, await analysis.WaitAsync(ct), ct);
+                return await metadata.TryUpdateAsync(ready, claimed.Version, ct);
             }, cancellationToken);
             if (ready is not null)
             {

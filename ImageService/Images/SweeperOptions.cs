@@ -26,7 +26,14 @@ public sealed class SweeperOptions
     [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan Grace { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How often refused uploads whose outcome was unknown are retried.</summary>
+    /// <summary>
+    /// The most analyses one round retries (each reads an original and calls Rekognition, about a second): a sweep
+    /// invocation must end well within the function's timeout; the rest wait for the next round.
+    /// </summary>
+    [Range(1, 500)]
+    public int AnalysesPerRound { get; set; } = 25;
+
+    /// <summary>How often refused uploads whose outcome was unknown (and, in web mode, due analyses) are retried.</summary>
     [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using ImageAspire.ImageService.Analysis;
 using ImageAspire.ImageService.Images;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
 
 namespace ImageAspire.ImageService.Lambda;
@@ -104,7 +106,8 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
 
         if (envelope.IsScheduledEvent)
         {
-            return await RunConsumerAsync("sweep", invocation, scope => scope.GetRequiredService<OrphanSweeper>().SweepAsync(cancellationToken),
+            return await RunConsumerAsync("sweep", invocation, scope => OrphanSweeper.ScheduledAsync(
+                scope.GetRequiredService<OrphanSweeper>(), scope.GetRequiredService<ImageAnalyses>(), scope.GetRequiredService<IOptions<SweeperOptions>>().Value, cancellationToken),
                 ImageServiceJsonContext.Default.SweepReport);
         }
 

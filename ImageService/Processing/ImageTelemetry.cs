@@ -26,6 +26,7 @@ public static class ImageTelemetry
 
     public static readonly Counter<long> BytesOut = Meter.CreateCounter<long>("imageaspire.bytes.out", "By", "Bytes of renditions written.");
 
+    public static readonly Counter<long> AnalysisRetried = Meter.CreateCounter<long>("imageaspire.analysis.retried", "{image}", "Analyses tried again (by the sweep or the owner), by the status they ended in.");
     public static readonly Counter<long> AnalysisFailed = Meter.CreateCounter<long>("imageaspire.analysis.failed", "{image}", "Image analyses that failed, by reason.");
 
     public static readonly Histogram<double> PipelineDuration = Meter.CreateHistogram<double>("imageaspire.pipeline.duration", "ms", "Time to process one original into its renditions.");

@@ -3,11 +3,15 @@ using System.Text.Json.Serialization;
 
 namespace ImageAspire.ImageService.Processing;
 
-/// <summary>The processing settings stored in DynamoDB (<c>SETTINGS</c>/<c>DEFAULT</c>): renditions, output formats, watermark.</summary>
+/// <summary>
+/// The processing settings stored in DynamoDB (<c>SETTINGS</c>/<c>DEFAULT</c>): renditions, output formats, watermark,
+/// image analysis. A document saved before analysis existed has none: it reads as <see cref="AnalysisSettings.Default"/>.
+/// </summary>
 public sealed record ProcessingSettings(
     IReadOnlyList<RenditionPreset> Renditions,
     IReadOnlyList<OutputFormat> Formats,
-    WatermarkSettings Watermark)
+    WatermarkSettings Watermark,
+    AnalysisSettings? Analysis = null)
 {
     public static ProcessingSettings Default { get; } = new(
         [
@@ -16,7 +20,12 @@ public sealed record ProcessingSettings(
             new("large", 1600, 1600, ResizeMode.Fit, Watermark: true),
         ],
         [new(EncodedFormat.Jpeg, 80), new(EncodedFormat.WebP, 80)],
-        new WatermarkSettings(Enabled: true, Text: "ImageAspire", Opacity: 0.5, WatermarkPosition.BottomRight, MinimumWidth: 400));
+        new WatermarkSettings(Enabled: true, Text: "ImageAspire", Opacity: 0.5, WatermarkPosition.BottomRight, MinimumWidth: 400),
+        AnalysisSettings.Default);
+
+    /// <summary>The analysis settings in force (the defaults for a document saved before analysis existed).</summary>
+    [JsonIgnore]
+    public AnalysisSettings AnalysisOrDefault => Analysis ?? AnalysisSettings.Default;
 
     /// <summary>Every problem with the settings, keyed by JSON path; empty when valid.</summary>
     public Dictionary<string, string[]> Validate()
@@ -88,8 +97,32 @@ public sealed record ProcessingSettings(
             }
         }
 
+        if (Analysis is { } analysis)
+        {
+            if (analysis.LabelMinConfidence is < 0 or > 100 || double.IsNaN(analysis.LabelMinConfidence))
+            {
+                errors["analysis.labelMinConfidence"] = ["The label threshold must be between 0 and 100."];
+            }
+
+            if (analysis.ModerationMinConfidence is < 0 or > 100 || double.IsNaN(analysis.ModerationMinConfidence))
+            {
+                errors["analysis.moderationMinConfidence"] = ["The moderation threshold must be between 0 and 100."];
+            }
+        }
+
         return errors;
     }
+}
+
+/// <param name="Enabled">Analyse new images (the stack's <c>ImageAnalysis</c> parameter switches it off above this).</param>
+/// <param name="LabelMinConfidence">Labels below this confidence are not kept (Rekognition's own default is 55).</param>
+/// <param name="ModerationMinConfidence">
+/// Moderation labels at or above this confidence are kept and mark the image sensitive (75, as AWS's Dynamic Image
+/// Transformation uses).
+/// </param>
+public sealed record AnalysisSettings(bool Enabled, double LabelMinConfidence, double ModerationMinConfidence)
+{
+    public static AnalysisSettings Default { get; } = new(Enabled: true, LabelMinConfidence: 55, ModerationMinConfidence: 75);
 }
 
 public sealed record RenditionPreset(
@@ -130,7 +163,7 @@ public enum ResizeMode
     /// <summary>Fit inside the box, keeping the aspect ratio.</summary>
     [JsonStringEnumMemberName("fit")] Fit,
 
-    /// <summary>Fill the box and crop the overflow (centre).</summary>
+    /// <summary>Fill the box and crop the overflow: around the detected faces, or libvips' attention crop without any.</summary>
     [JsonStringEnumMemberName("cover")] Cover,
 }
 

@@ -39,11 +39,26 @@ public interface IImageMetadataStore
     /// that may still be in flight). False when the condition failed.
     /// </summary>
     Task<bool> TryDiscardAsync(string owner, string id, long? expectedVersion, CancellationToken cancellationToken);
+
+    /// <summary>The items of these ids that exist (tombstones included), read strongly consistent, in no particular order.</summary>
+    Task<IReadOnlyList<ImageRecord>> GetManyAsync(string owner, IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
+    /// <summary>Images whose analysis has work due at <paramref name="now"/> (see <see cref="ImageRecord.AnalysisDueAt"/>), at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<(string Owner, string Id)>> ListAnalysisDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 }
 
 public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOptions<StorageOptions> options, TimeProvider time) : IImageMetadataStore
 {
     private const string ImagePrefix = "IMAGE#";
+
+    /// <summary>The sparse index of images whose analysis has work due (the template's GlobalSecondaryIndexes).</summary>
+    public const string AnalysisDueIndex = "AnalysisDue";
+
+    /// <summary>
+    /// The index's partitions: an outage of Rekognition makes every upload due at once, and one partition of an index
+    /// takes about 1,000 writes a second; spread over these, the index never throttles the table's own writes.
+    /// </summary>
+    public const int AnalysisDueShards = 8;
     private string Table => options.Value.Table;
 
     public static string PartitionKey(string owner) => $"USER#{owner}";
@@ -135,6 +150,61 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         }
     }
 
+    public async Task<IReadOnlyList<ImageRecord>> GetManyAsync(string owner, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new List<ImageRecord>(ids.Count);
+        foreach (var chunk in ids.Distinct(StringComparer.Ordinal).Chunk(100))
+        {
+            var pending = new Dictionary<string, KeysAndAttributes>
+            {
+                [Table] = new KeysAndAttributes { Keys = [.. chunk.Select(id => Key(owner, id))], ConsistentRead = true },
+            };
+            for (var tries = 1; pending.Count > 0; tries++)
+            {
+                var response = await dynamoDb.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = pending }, cancellationToken);
+                found.AddRange((response.Responses?.GetValueOrDefault(Table) ?? []).Select(FromItem));
+                pending = response.UnprocessedKeys is { Count: > 0 } unprocessed ? unprocessed : [];
+                if (pending.Count > 0)
+                {
+                    if (tries == 4)
+                    {
+                        throw new ProvisionedThroughputExceededException("Some images could not be read after 4 tries.");
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 << tries), cancellationToken);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    public async Task<IReadOnlyList<(string Owner, string Id)>> ListAnalysisDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        var due = new List<(string, string)>();
+        for (var shard = 0; shard < AnalysisDueShards && due.Count < limit; shard++)
+        {
+            var response = await dynamoDb.QueryAsync(new QueryRequest
+            {
+                TableName = Table,
+                IndexName = AnalysisDueIndex,
+                KeyConditionExpression = "AnalysisDue = :shard AND AnalysisDueAt <= :now",
+                ExpressionAttributeValues = new()
+                {
+                    [":shard"] = S(Shard(shard)),
+                    [":now"] = S(now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)),
+                },
+                Limit = limit - due.Count,
+            }, cancellationToken);
+            due.AddRange((response.Items ?? []).Select(i => (i["PK"].S["USER#".Length..], i["SK"].S[ImagePrefix.Length..])));
+        }
+
+        return due;
+    }
+
+    private static string Shard(int shard) => string.Create(CultureInfo.InvariantCulture, $"DUE#{shard}");
+
     private static Dictionary<string, AttributeValue> Key(string owner, string id) => new()
     {
         ["PK"] = new AttributeValue { S = PartitionKey(owner) },
@@ -143,10 +213,10 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
 
     // The cursor names only the last image id; it is re-scoped to the caller's partition on use, so a cursor
     // taken from another user's listing cannot reach into their images.
-    private static string EncodeCursor(string id) =>
+    internal static string EncodeCursor(string id) =>
         Convert.ToBase64String(Encoding.UTF8.GetBytes($"v1:{id}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static string DecodeCursor(string cursor)
+    internal static string DecodeCursor(string cursor)
     {
         try
         {
@@ -203,6 +273,13 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         if (image.Attempt is not null) item["Attempt"] = S(image.Attempt);
         // One bounded JSON document: read and written whole with the item, never queried inside.
         if (image.Analysis is not null) item["Analysis"] = S(System.Text.Json.JsonSerializer.Serialize(image.Analysis, ImageServiceJsonContext.Default.ImageAnalysis));
+        if (image.AnalysisDueAt is { } dueAt)
+        {
+            // Its last character is random (a ULID's), so the images spread evenly over the shards.
+            item["AnalysisDue"] = S(Shard(image.Id[^1] % AnalysisDueShards));
+            item["AnalysisDueAt"] = S(dueAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        }
+
         // Epoch seconds: the attribute the table's TimeToLiveSpecification names.
         if (image.ExpiresAt is { } expiresAt) item["ExpiresAt"] = N(expiresAt.ToUnixTimeSeconds());
         return item;
@@ -229,6 +306,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         ClaimedAt = Date(item, "ClaimedAt"),
         Attempt = item.GetValueOrDefault("Attempt")?.S,
         Analysis = item.GetValueOrDefault("Analysis")?.S is { } analysis ? System.Text.Json.JsonSerializer.Deserialize(analysis, ImageServiceJsonContext.Default.ImageAnalysis) : null,
+        AnalysisDueAt = Date(item, "AnalysisDueAt"),
         ExpiresAt = item.ContainsKey("ExpiresAt") ? DateTimeOffset.FromUnixTimeSeconds(Long(item, "ExpiresAt")) : null,
         Renditions = (item.GetValueOrDefault("Renditions")?.L ?? []).Select(r => new RenditionRecord(
             r.M["Name"].S, r.M["Format"].S, (int)Long(r.M, "Width"), (int)Long(r.M, "Height"), Long(r.M, "Bytes"), r.M["Key"].S)).ToList(),

@@ -50,6 +50,11 @@ public sealed record ImageRecord
     public string? Attempt { get; init; }
     /// <summary>What Rekognition found (null on items written before analysis existed).</summary>
     public Analysis.ImageAnalysis? Analysis { get; init; }
+    /// <summary>
+    /// Set while the image's analysis still has work to do — a retryable failure, or label entries not yet written —
+    /// from when the next try may run. The sweep finds such images through the table's sparse <c>AnalysisDue</c> index.
+    /// </summary>
+    public DateTimeOffset? AnalysisDueAt { get; init; }
     /// <summary>Tombstones only: when the table's TTL may remove the item.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 
@@ -98,6 +103,20 @@ public static class ImageId
         }
 
         return new string(chars);
+    }
+
+    /// <summary>When the id was made (its first 48 bits); the id must be valid.</summary>
+    public static DateTimeOffset TimeOf(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ulong value = 0;
+        // The first 10 characters hold the 48-bit time (50 bits, the top two zero).
+        foreach (var c in id.AsSpan(0, 10))
+        {
+            value = (value << 5) | (uint)Alphabet.IndexOf(c, StringComparison.Ordinal);
+        }
+
+        return DateTimeOffset.FromUnixTimeMilliseconds((long)value);
     }
 
     public static bool IsValid(string? id) =>

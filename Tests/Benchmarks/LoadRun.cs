@@ -30,7 +30,7 @@ public static class LoadRun
         for (var i = 0; i < 25; i++)
         {
             var stopwatch = Stopwatch.StartNew();
-            pipeline.Process(image, ProcessingSettings.Default);
+            pipeline.ProcessAll(image, ProcessingSettings.Default);
             if (i >= 5)
             {
                 pipelineTimes.Add(stopwatch.Elapsed.TotalMilliseconds);

@@ -30,7 +30,7 @@ public static class MemoryRun
         GC.Collect();
         var before = Status("VmRSS");
         var stopwatch = Stopwatch.StartNew();
-        Parallel.For(0, 2, _ => pipeline.Process(input, ProcessingSettings.Default));
+        Parallel.For(0, 2, _ => pipeline.ProcessAll(input, ProcessingSettings.Default));
         Console.WriteLine($"input: 24 MP JPEG, {input.Length / 1024} KiB; two pipelines in parallel took {stopwatch.ElapsedMilliseconds} ms");
         Console.WriteLine($"RSS before: {before / 1024} MiB; peak RSS (VmHWM, whole process, input buffer included): {Status("VmHWM") / 1024} MiB");
         Console.WriteLine($"MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "(unset)"}");

@@ -64,7 +64,8 @@ public static class StoredImages
         var store = Store(fixture);
         var objects = new S3ObjectStore(fixture.S3);
         using var media = fixture.CreateMediaSecrets();
-        var remover = new ImageRemover(store, objects, media, storage, TimeProvider.System, NullLogger<ImageRemover>.Instance);
+        var labels = new DynamoDbLabelIndex(fixture.DynamoDb, storage);
+        var remover = new ImageRemover(store, objects, labels, media, storage, TimeProvider.System, NullLogger<ImageRemover>.Instance);
         var sweeper = new OrphanSweeper(objects, store, remover, new RefusedUploads(), media, storage,
             Options.Create(new ProcessingOptions { ClaimTimeout = claimTimeout }), Options.Create(new SweeperOptions { Grace = TimeSpan.Zero }),
             TimeProvider.System, NullLogger<OrphanSweeper>.Instance);

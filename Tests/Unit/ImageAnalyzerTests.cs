@@ -1,3 +1,4 @@
+using ImageAspire.ImageService.Processing;
 using System.Net;
 using System.Text;
 using ImageAspire.ImageService.Analysis;
@@ -52,7 +53,7 @@ public sealed class ImageAnalyzerTests
     [Fact]
     public async Task Rekognitions_documented_answers_become_the_stored_analysis()
     {
-        var analysis = await Analyzer(Documented).AnalyzeAsync([0xFF, 0xD8, 0xFF], TestContext.Current.CancellationToken);
+        var analysis = await Analyzer(Documented).AnalyzeAsync([0xFF, 0xD8, 0xFF], AnalysisSettings.Default, TestContext.Current.CancellationToken);
 
         Assert.Equal(AnalysisStatus.Done, analysis.Status);
         var phone = Assert.Single(analysis.Labels);
@@ -77,8 +78,8 @@ public sealed class ImageAnalyzerTests
             }
 
             return await Documented(request, ct);
-        }, new AnalysisOptions { LabelMinConfidence = 60, ModerationMinConfidence = 80, Timeout = TimeSpan.FromSeconds(1) })
-            .AnalyzeAsync([1, 2, 3], TestContext.Current.CancellationToken);
+        }, new AnalysisOptions { Timeout = TimeSpan.FromSeconds(1) })
+            .AnalyzeAsync([1, 2, 3], new AnalysisSettings(Enabled: true, LabelMinConfidence: 60, ModerationMinConfidence: 80), TestContext.Current.CancellationToken);
 
         Assert.Contains("""RekognitionService.DetectLabels application/x-amz-json-1.1 {"Image":{"Bytes":"AQID"},"MaxLabels":50,"MinConfidence":60}""", bodies);
         Assert.Contains("""RekognitionService.DetectModerationLabels application/x-amz-json-1.1 {"Image":{"Bytes":"AQID"},"MinConfidence":80}""", bodies);
@@ -96,7 +97,7 @@ public sealed class ImageAnalyzerTests
             "RekognitionService.DetectLabels" => labels,
             "RekognitionService.DetectFaces" => faces,
             _ => """{"ModerationLabels":[]}""",
-        }))).AnalyzeAsync([1], TestContext.Current.CancellationToken);
+        }))).AnalyzeAsync([1], AnalysisSettings.Default, TestContext.Current.CancellationToken);
 
         Assert.Equal(ImageAnalysis.MaxLabels, analysis.Labels.Count);
         Assert.All(analysis.Labels, l => Assert.Equal(ImageAnalysis.MaxBoxesPerLabel, l.Boxes.Count));
@@ -118,11 +119,13 @@ public sealed class ImageAnalyzerTests
             "unreachable" => throw new HttpRequestException("Connection refused"),
             "hung" => await HangAsync(ct),
             _ => Json(HttpStatusCode.OK, "<html>not json</html>"),
-        }).AnalyzeAsync([1], TestContext.Current.CancellationToken);
+        }).AnalyzeAsync([1], AnalysisSettings.Default, TestContext.Current.CancellationToken);
 
         Assert.Equal(AnalysisStatus.Failed, analysis.Status);
         Assert.False(string.IsNullOrWhiteSpace(analysis.Error));
         Assert.Empty(analysis.Labels);
+        // A refused image would be refused again; everything else may pass on another try.
+        Assert.Equal(failure != "refused image", analysis.Retryable);
         if (failure == "throttled")
         {
             Assert.Contains("ThrottlingException", analysis.Error, StringComparison.Ordinal);
@@ -142,7 +145,18 @@ public sealed class ImageAnalyzerTests
     {
         var calls = 0;
         var analysis = await Analyzer((request, ct) => { calls++; return Documented(request, ct); }, new AnalysisOptions { Enabled = false })
-            .AnalyzeAsync([1], TestContext.Current.CancellationToken);
+            .AnalyzeAsync([1], AnalysisSettings.Default, TestContext.Current.CancellationToken);
+
+        Assert.Equal(AnalysisStatus.Off, analysis.Status);
+        Assert.Equal(0, calls);
+    }
+
+    [Fact]
+    public async Task Switched_off_in_the_settings_document_it_calls_nothing_either()
+    {
+        var calls = 0;
+        var analysis = await Analyzer((request, ct) => { calls++; return Documented(request, ct); })
+            .AnalyzeAsync([1], AnalysisSettings.Default with { Enabled = false }, TestContext.Current.CancellationToken);
 
         Assert.Equal(AnalysisStatus.Off, analysis.Status);
         Assert.Equal(0, calls);

@@ -137,7 +137,7 @@ public sealed class ImagePipelineTests
         Assert.Empty(settings.Validate());
         using var black = Image.Black(2400, 1800, bands: 3).Cast(Enums.BandFormat.Uchar).Copy(interpretation: Enums.Interpretation.Srgb);
 
-        var result = Pipeline.Process(black.PngsaveBuffer(), settings, TestContext.Current.CancellationToken);
+        var result = Pipeline.ProcessAll(black.PngsaveBuffer(), settings, TestContext.Current.CancellationToken);
 
         using var large = Image.NewFromBuffer(result.Renditions.Single(r => r.Name == "large" && r.Format == EncodedFormat.WebP).Data);
         using var corner = large.Crop(large.Width * 3 / 4, large.Height * 3 / 4, large.Width / 4, large.Height / 4);
@@ -235,7 +235,7 @@ public sealed class ImagePipelineTests
     private static int Status(ImageRejectedException rejected) => ImageAspire.ImageService.Extensions.ApiExceptionHandler.StatusOf(rejected.Reason);
 
     private static PipelineResult Process(byte[] input) =>
-        Pipeline.Process(input, ProcessingSettings.Default, TestContext.Current.CancellationToken);
+        Pipeline.ProcessAll(input, ProcessingSettings.Default, TestContext.Current.CancellationToken);
 
     private static ImageRejectedException Reject(byte[] input) =>
         Assert.Throws<ImageRejectedException>(() => Process(input));

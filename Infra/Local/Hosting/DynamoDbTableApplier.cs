@@ -55,6 +55,7 @@ internal sealed class DynamoDbTableApplier(IAmazonDynamoDB dynamoDb, ILogger log
         catch (ResourceInUseException)
         {
             logger.LogInformation("Table {Table} exists", name);
+            await AddMissingIndexesAsync(request, cancellationToken);
         }
 
         await WaitForActiveAsync(name, cancellationToken);
@@ -67,12 +68,50 @@ internal sealed class DynamoDbTableApplier(IAmazonDynamoDB dynamoDb, ILogger log
         }
     }
 
+    /// <summary>
+    /// A table kept from an earlier run (the data folder persists) gets the global indexes the template has added since,
+    /// one per update, as CloudFormation would add them.
+    /// </summary>
+    private async Task AddMissingIndexesAsync(CreateTableRequest wanted, CancellationToken cancellationToken)
+    {
+        foreach (var index in wanted.GlobalSecondaryIndexes ?? [])
+        {
+            var existing = (await dynamoDb.DescribeTableAsync(wanted.TableName, cancellationToken)).Table.GlobalSecondaryIndexes ?? [];
+            if (existing.Any(e => e.IndexName == index.IndexName))
+            {
+                continue;
+            }
+
+            await WaitForActiveAsync(wanted.TableName, cancellationToken);
+            await dynamoDb.UpdateTableAsync(new UpdateTableRequest
+            {
+                TableName = wanted.TableName,
+                AttributeDefinitions = wanted.AttributeDefinitions,
+                GlobalSecondaryIndexUpdates =
+                [
+                    new GlobalSecondaryIndexUpdate
+                    {
+                        Create = new CreateGlobalSecondaryIndexAction
+                        {
+                            IndexName = index.IndexName,
+                            KeySchema = index.KeySchema,
+                            Projection = index.Projection,
+                            ProvisionedThroughput = index.ProvisionedThroughput,
+                        },
+                    },
+                ],
+            }, cancellationToken);
+            logger.LogInformation("Added index {Index} to table {Table}", index.IndexName, wanted.TableName);
+        }
+    }
+
     private async Task WaitForActiveAsync(string table, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < 100; attempt++)
         {
             var description = await dynamoDb.DescribeTableAsync(table, cancellationToken);
-            if (description.Table.TableStatus == TableStatus.ACTIVE)
+            if (description.Table.TableStatus == TableStatus.ACTIVE
+                && (description.Table.GlobalSecondaryIndexes ?? []).All(i => i.IndexStatus == IndexStatus.ACTIVE))
             {
                 return;
             }

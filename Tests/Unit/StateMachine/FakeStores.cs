@@ -198,6 +198,24 @@ public sealed class FakeMetadataStore(FaultPlan plan) : IImageMetadataStore
         return plan.RunAsync("ddb.discard", () => Conditional(tombstone, expectedVersion), _ => false, cancellationToken);
     }
 
+    public Task<IReadOnlyList<ImageRecord>> GetManyAsync(string owner, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        plan.RunAsync<IReadOnlyList<ImageRecord>>("ddb.batch-get", () =>
+        {
+            lock (_lock)
+            {
+                return [.. ids.Distinct().Select(id => _items.GetValueOrDefault((owner, id))).OfType<ImageRecord>()];
+            }
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<(string Owner, string Id)>> ListAnalysisDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        plan.RunAsync<IReadOnlyList<(string Owner, string Id)>>("ddb.due", () =>
+        {
+            lock (_lock)
+            {
+                return [.. _items.Values.Where(i => i.AnalysisDueAt <= now).OrderBy(i => i.AnalysisDueAt).Take(limit).Select(i => (i.Owner, i.Id))];
+            }
+        }, cancellationToken);
+
     /// <summary>DynamoDB's conditions: no item yet (<paramref name="expectedVersion"/> null), or the item at that version.</summary>
     private bool Conditional(ImageRecord image, long? expectedVersion)
     {
@@ -315,17 +333,102 @@ public sealed class FakePipeline : IImagePipeline
     private static readonly string[] Names = ["thumb", "medium", "large"];
     private static readonly EncodedFormat[] Formats = [EncodedFormat.Jpeg, EncodedFormat.WebP];
 
-    public PipelineResult Process(ReadOnlyMemory<byte> original, ProcessingSettings settings, CancellationToken cancellationToken = default)
+    public PipelineResult Process(ReadOnlyMemory<byte> original, ProcessingSettings settings, Action<byte[]>? analysisImageReady, CancellationToken cancellationToken = default)
     {
         if (original.Span.StartsWith("bad"u8))
         {
             throw new ImageRejectedException(RejectionReason.Corrupt, "The image is truncated or corrupt.");
         }
 
-        var renditions = Names
+        analysisImageReady?.Invoke([0xFF, 0xD8, 0xFF]);
+        var renditions = Names.Skip(1)
             .SelectMany(name => Formats.Select(format => new RenditionOutput(name, format, 10, 10, [1, 2, 3])))
             .ToList();
-        return new PipelineResult(ImageFormat.Jpeg, 40, 30, renditions, [0xFF, 0xD8, 0xFF]);
+        return new PipelineResult(ImageFormat.Jpeg, 40, 30, renditions, [0xFF, 0xD8, 0xFF], new CropSource([0, 0, 0], 1, 1));
+    }
+
+    public byte[] AnalysisImage(ReadOnlyMemory<byte> original, ProcessingSettings settings, CancellationToken cancellationToken = default) =>
+        original.Span.StartsWith("bad"u8)
+            ? throw new ImageRejectedException(RejectionReason.Corrupt, "The image is truncated or corrupt.")
+            : [0xFF, 0xD8, 0xFF];
+
+    /// <summary>The faces each crop was given, in order.</summary>
+    public List<IReadOnlyList<BoundingBox>> CropFaces { get; } = [];
+
+    public IReadOnlyList<RenditionOutput> Crop(PipelineResult result, ProcessingSettings settings, IReadOnlyList<BoundingBox> faces, CancellationToken cancellationToken = default)
+    {
+        lock (CropFaces)
+        {
+            CropFaces.Add(faces);
+        }
+
+        return [.. Formats.Select(format => new RenditionOutput(Names[0], format, 10, 10, [1, 2, 3]))];
+    }
+}
+
+/// <summary>Label entries kept in memory, outside the fault plan (so a flow's storage calls count as before); <see cref="Down"/> fails every call.</summary>
+public sealed class FakeLabelIndex : ILabelIndex
+{
+    private readonly Lock _lock = new();
+    private readonly SortedSet<(string Owner, string Label, string Id)> _entries = [];
+
+    public bool Down { get; set; }
+
+    public IReadOnlyList<(string Owner, string Label, string Id)> Entries
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _entries];
+            }
+        }
+    }
+
+    public Task AddAsync(string owner, string id, IReadOnlyCollection<string> labels, CancellationToken cancellationToken) => Run(() =>
+    {
+        foreach (var label in labels)
+        {
+            _entries.Add((owner, DynamoDbLabelIndex.KeyOf(label), id));
+        }
+    });
+
+    public Task RemoveAsync(string owner, string id, IReadOnlyCollection<string> labels, CancellationToken cancellationToken) => Run(() =>
+    {
+        foreach (var label in labels)
+        {
+            _entries.Remove((owner, DynamoDbLabelIndex.KeyOf(label), id));
+        }
+    });
+
+    public Task<LabelPage> FindAsync(string owner, string label, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        LabelPage page = new([], null);
+        return Run(() => page = new LabelPage(
+            [.. _entries.Where(e => e.Owner == owner && e.Label == DynamoDbLabelIndex.KeyOf(label)).Select(e => e.Id).OrderDescending(StringComparer.Ordinal).Take(limit)], null))
+            .ContinueWith(_ => page, TaskScheduler.Default);
+    }
+
+    public Task<IReadOnlyList<(string Label, int Images)>> SummarizeAsync(string owner, int maxEntries, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<(string, int)> summary = [];
+        return Run(() => summary = [.. _entries.Where(e => e.Owner == owner).GroupBy(e => e.Label).Select(g => (g.Key, g.Count()))])
+            .ContinueWith(_ => summary, TaskScheduler.Default);
+    }
+
+    private Task Run(Action action)
+    {
+        if (Down)
+        {
+            return Task.FromException(new HttpRequestException("label index: connection reset"));
+        }
+
+        lock (_lock)
+        {
+            action();
+        }
+
+        return Task.CompletedTask;
     }
 }
 
@@ -345,7 +448,7 @@ public sealed class FakeAnalyzer : IImageAnalyzer
 
     public int Calls { get; private set; }
 
-    public Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, CancellationToken cancellationToken)
+    public Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, AnalysisSettings settings, CancellationToken cancellationToken)
     {
         Calls++;
         return Answer(jpeg, cancellationToken);

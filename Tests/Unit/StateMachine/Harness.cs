@@ -1,3 +1,4 @@
+using ImageAspire.ImageService.Analysis;
 using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Media;
 using ImageAspire.ImageService.Processing;
@@ -30,19 +31,30 @@ public sealed class Harness : IDisposable
         var processing = Options.Create(new ProcessingOptions { ClaimTimeout = ClaimTimeout, MaxConcurrentPipelines = 2 });
         _gate = new PipelineGate(processing);
         Media = TestMedia.Secrets();
-        var processor = new ImageProcessor(new FakePipeline(), _gate, new FixedSettingsStore(), Media, storage);
+        var settings = new FixedSettingsStore();
+        var analysisOptions = Options.Create(AnalysisSettings);
+        var processor = new ImageProcessor(Pipeline, _gate, settings, Analyzer, Media, storage, analysisOptions, Time, NullLogger<ImageProcessor>.Instance);
         var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
-        Remover = new ImageRemover(Metadata, Objects, Media, storage, Time, NullLogger<ImageRemover>.Instance);
-        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Refused, storage, processing, Analyzer, Time, NullLogger<DirectUploads>.Instance);
+        Remover = new ImageRemover(Metadata, Objects, Labels, Media, storage, Time, NullLogger<ImageRemover>.Instance);
+        Analyses = new ImageAnalyses(Metadata, Labels, Objects, Pipeline, _gate, settings, Analyzer, analysisOptions, storage, processing, Time, NullLogger<ImageAnalyses>.Instance);
+        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Refused, Analyses, storage, processing, Time, NullLogger<DirectUploads>.Instance);
         Tickets = new UploadTickets(Objects, Metadata, storage, processing, Time, NullLogger<UploadTickets>.Instance);
-        Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, storage, processing, Analyzer, Time, NullLogger<PresignedUploads>.Instance);
-        Library = new ImageLibrary(Metadata, Remover, processing, Time);
+        Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, Analyses, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
+        Library = new ImageLibrary(Metadata, Labels, Remover, storage, processing, Time, NullLogger<ImageLibrary>.Instance);
         Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, Media, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
     }
 
     public FaultPlan Plan { get; }
 
+    public static readonly AnalysisOptions AnalysisSettings = new() { RetryDelay = TimeSpan.FromSeconds(30), FaceWait = TimeSpan.FromSeconds(1) };
+
     public FakeAnalyzer Analyzer { get; } = new();
+
+    public FakePipeline Pipeline { get; } = new();
+
+    public FakeLabelIndex Labels { get; } = new();
+
+    public ImageAnalyses Analyses { get; }
 
     public MediaSecrets Media { get; }
     public FakeTimeProvider Time { get; }

@@ -16,7 +16,7 @@ public sealed class SweeperServiceTests
         using var h = new Harness();
         var options = new SweeperOptions { Interval = TimeSpan.FromMinutes(1), RetryInterval = TimeSpan.FromSeconds(5), Grace = TimeSpan.FromMinutes(5) };
         var logger = new CollectingLogger();
-        using var service = new SweeperService(h.Sweeper, Options.Create(options), h.Time, logger);
+        using var service = new SweeperService(h.Sweeper, h.Analyses, Options.Create(options), h.Time, logger);
         // The first storage call of the first sweep throws what no storage failure is: a bug.
         h.Plan.FailCall(h.Plan.Calls + 1, Fault.FailBeforeApplying, () => throw new InvalidOperationException("a bug in the sweep"));
 
@@ -47,7 +47,7 @@ public sealed class SweeperServiceTests
 
         using var h = new Harness();
         var options = new SweeperOptions { Enabled = configured.Enabled, Interval = TimeSpan.FromMinutes(1), RetryInterval = TimeSpan.FromSeconds(5) };
-        using var service = new SweeperService(h.Sweeper, Options.Create(options), h.Time, new CollectingLogger());
+        using var service = new SweeperService(h.Sweeper, h.Analyses, Options.Create(options), h.Time, new CollectingLogger());
         h.Refused.Add(Harness.Owner, "01JREFUSEDUPLOAD0000000000");
         await service.StartAsync(Harness.Token);
         for (var step = 0; step < 60; step++)

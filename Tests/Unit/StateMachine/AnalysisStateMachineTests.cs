@@ -1,0 +1,203 @@
+using ImageAspire.ImageService.Analysis;
+using ImageAspire.ImageService.Storage;
+
+namespace ImageAspire.Tests.Unit.StateMachine;
+
+/// <summary>
+/// The analysis step on the fake clock: done, failed, due, retried, given up; the label entries it writes and the
+/// label listing that reads through them. The invariants are <see cref="ImageAnalyses"/>'s.
+/// </summary>
+public sealed class AnalysisStateMachineTests
+{
+    private static readonly ImageAnalysis Cat = new(AnalysisStatus.Done, [new DetectedLabel("Cat", 96, ["Animal", "Pet"], [])], [], [], false, "fake", null);
+    private static readonly ImageAnalysis Throttled = ImageAnalysis.Failed("ThrottlingException: Slow down", retryable: true);
+
+    [Fact]
+    public async Task A_done_analysis_is_stored_with_an_entry_per_label_and_parent_and_nothing_due()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+
+        var image = await h.Direct.UploadAsync(Harness.Owner, "cat.jpg", FakePipeline.Good, Harness.Token);
+
+        var stored = h.Metadata.Peek(Harness.Owner, image.Id)!;
+        Assert.Equal(AnalysisStatus.Done, stored.Analysis!.Status);
+        Assert.Null(stored.AnalysisDueAt);
+        Assert.Equal(["animal", "cat", "pet"], h.Labels.Entries.Where(e => e.Id == image.Id).Select(e => e.Label).Order());
+    }
+
+    [Fact]
+    public async Task A_retryable_failure_is_due_later_and_the_retry_stores_the_analysis_and_its_entries()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Throttled);
+        var image = await h.Direct.UploadAsync(Harness.Owner, "cat.jpg", FakePipeline.Good, Harness.Token);
+        Assert.Equal(ImageStatus.Ready, image.Status);
+        Assert.Equal(h.Time.GetUtcNow() + Harness.AnalysisSettings.RetryDelay, h.Metadata.Peek(Harness.Owner, image.Id)!.AnalysisDueAt);
+        Assert.Empty(h.Labels.Entries);
+
+        // Not due yet: nothing is tried.
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+        Assert.Equal(0, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        Assert.Equal(1, h.Analyzer.Calls);
+
+        h.Time.Advance(Harness.AnalysisSettings.RetryDelay);
+        Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+
+        var stored = h.Metadata.Peek(Harness.Owner, image.Id)!;
+        Assert.Equal(AnalysisStatus.Done, stored.Analysis!.Status);
+        Assert.Equal(2, stored.Analysis.Attempts);
+        Assert.Null(stored.AnalysisDueAt);
+        Assert.Contains(h.Labels.Entries, e => e.Id == image.Id && e.Label == "cat");
+        var found = await h.Library.ListByLabelAsync(Harness.Owner, "CAT", 10, null, Harness.Token);
+        Assert.Equal(image.Id, Assert.Single(found.Items).Id);
+    }
+
+    [Fact]
+    public async Task Each_failure_doubles_the_wait_and_after_five_tries_the_analysis_stays_failed()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Throttled);
+        var image = await h.Direct.UploadAsync(Harness.Owner, "cat.jpg", FakePipeline.Good, Harness.Token);
+        var delay = Harness.AnalysisSettings.RetryDelay;
+
+        for (var attempt = 2; attempt <= ImageAnalysis.MaxAttempts; attempt++)
+        {
+            var dueAt = h.Metadata.Peek(Harness.Owner, image.Id)!.AnalysisDueAt!.Value;
+            h.Time.Advance(dueAt - h.Time.GetUtcNow());
+            Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+            var stored = h.Metadata.Peek(Harness.Owner, image.Id)!;
+            Assert.Equal(attempt, stored.Analysis!.Attempts);
+            if (attempt < ImageAnalysis.MaxAttempts)
+            {
+                Assert.Equal(h.Time.GetUtcNow() + (delay * Math.Pow(2, attempt - 1)), stored.AnalysisDueAt);
+            }
+        }
+
+        var last = h.Metadata.Peek(Harness.Owner, image.Id)!;
+        Assert.Equal(AnalysisStatus.Failed, last.Analysis!.Status);
+        Assert.Null(last.AnalysisDueAt);
+        h.Time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(0, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        Assert.Equal(ImageAnalysis.MaxAttempts, h.Analyzer.Calls);
+    }
+
+    [Fact]
+    public async Task A_refused_image_is_not_tried_again()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(ImageAnalysis.Failed("InvalidImageFormatException: Request has invalid image format"));
+
+        var image = await h.Direct.UploadAsync(Harness.Owner, "odd.jpg", FakePipeline.Good, Harness.Token);
+
+        Assert.Null(h.Metadata.Peek(Harness.Owner, image.Id)!.AnalysisDueAt);
+        h.Time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(0, await h.Analyses.RetryDueAsync(10, Harness.Token));
+    }
+
+    [Fact]
+    public async Task Label_entries_that_could_not_be_written_keep_the_image_due_and_the_retry_writes_only_them()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+        h.Labels.Down = true;
+
+        var image = await h.Direct.UploadAsync(Harness.Owner, "cat.jpg", FakePipeline.Good, Harness.Token);
+        var stored = h.Metadata.Peek(Harness.Owner, image.Id)!;
+        Assert.Equal(AnalysisStatus.Done, stored.Analysis!.Status);
+        Assert.NotNull(stored.AnalysisDueAt);
+
+        h.Labels.Down = false;
+        h.Time.Advance(Harness.AnalysisSettings.RetryDelay);
+        Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+
+        Assert.Equal(1, h.Analyzer.Calls);
+        Assert.Null(h.Metadata.Peek(Harness.Owner, image.Id)!.AnalysisDueAt);
+        Assert.Equal(3, h.Labels.Entries.Count(e => e.Id == image.Id));
+    }
+
+    [Fact]
+    public async Task A_presigned_upload_records_its_analysis_the_same_way()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Throttled);
+        var upload = await h.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
+        h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
+
+        var image = await h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token);
+
+        Assert.Equal(ImageStatus.Ready, image!.Status);
+        Assert.NotNull(h.Metadata.Peek(Harness.Owner, image.Id)!.AnalysisDueAt);
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+        h.Time.Advance(Harness.AnalysisSettings.RetryDelay);
+        Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        Assert.Equal(AnalysisStatus.Done, h.Metadata.Peek(Harness.Owner, image.Id)!.Analysis!.Status);
+    }
+
+    [Fact]
+    public async Task An_image_deleted_while_its_retry_runs_stays_deleted_and_its_new_entries_show_nothing()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Throttled);
+        var image = await h.Direct.UploadAsync(Harness.Owner, "cat.jpg", FakePipeline.Good, Harness.Token);
+        h.Time.Advance(Harness.AnalysisSettings.RetryDelay);
+        h.Analyzer.Answer = async (_, _) =>
+        {
+            // The owner deletes the image while Rekognition looks at it.
+            Assert.True(await h.Library.DeleteAsync(Harness.Owner, image.Id, Harness.Token));
+            return Cat;
+        };
+
+        await h.Analyses.RetryDueAsync(10, Harness.Token);
+
+        Assert.Equal(ImageStatus.Discarded, h.Metadata.Peek(Harness.Owner, image.Id)!.Status);
+        Assert.Contains(h.Labels.Entries, e => e.Id == image.Id);
+        Assert.Empty((await h.Library.ListByLabelAsync(Harness.Owner, "cat", 10, null, Harness.Token)).Items);
+        // The listing removed the entry it found stale.
+        Assert.DoesNotContain(h.Labels.Entries, e => e.Id == image.Id && e.Label == "cat");
+    }
+
+    [Fact]
+    public async Task Deleting_an_image_removes_its_entries_and_the_label_listing_never_shows_another_users_image()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+        var mine = await h.Direct.UploadAsync(Harness.Owner, "cat.jpg", FakePipeline.Good, Harness.Token);
+        var theirs = await h.Direct.UploadAsync("owner-2", "cat.jpg", FakePipeline.Good, Harness.Token);
+
+        var byParent = await h.Library.ListByLabelAsync(Harness.Owner, "animal", 10, null, Harness.Token);
+        Assert.Equal(mine.Id, Assert.Single(byParent.Items).Id);
+
+        Assert.True(await h.Library.DeleteAsync(Harness.Owner, mine.Id, Harness.Token));
+        Assert.DoesNotContain(h.Labels.Entries, e => e.Id == mine.Id);
+        Assert.Empty((await h.Library.ListByLabelAsync(Harness.Owner, "cat", 10, null, Harness.Token)).Items);
+        Assert.Equal(theirs.Id, Assert.Single((await h.Library.ListByLabelAsync("owner-2", "cat", 10, null, Harness.Token)).Items).Id);
+    }
+
+    [Fact]
+    public async Task The_square_renditions_are_cut_around_the_faces_found_and_without_them_when_the_analysis_is_slow()
+    {
+        using var h = new Harness();
+        var face = new BoundingBox(0.8, 0.3, 0.1, 0.2);
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat with { Faces = [new DetectedFace(face, 99)] });
+
+        await h.Direct.UploadAsync(Harness.Owner, "face.jpg", FakePipeline.Good, Harness.Token);
+        Assert.Equal(face, Assert.Single(Assert.Single(h.Pipeline.CropFaces)));
+
+        var slow = new TaskCompletionSource<ImageAnalysis>();
+        h.Analyzer.Answer = (_, _) => slow.Task;
+        var upload = Harness.TryAsync(async () => await h.Direct.UploadAsync(Harness.Owner, "face.jpg", FakePipeline.Good, Harness.Token));
+        for (var step = 0; step < 100 && h.Pipeline.CropFaces.Count < 2; step++)
+        {
+            h.Time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(2, Harness.Token);
+        }
+
+        // The face wait ran out: cut without faces (the attention crop), while the analysis goes on.
+        Assert.Empty(h.Pipeline.CropFaces[1]);
+        slow.SetResult(Cat);
+        var (image, failure) = await upload;
+        Assert.Null(failure);
+        Assert.Equal(AnalysisStatus.Done, h.Metadata.Peek(Harness.Owner, image!.Id)!.Analysis!.Status);
+    }
+}
