@@ -21,25 +21,8 @@ public sealed class LocalRekognitionTests(AppHostFixture fixture)
 {
     private static byte[] Photo(string name) => File.ReadAllBytes(Repository.PathOf("Tests", "Fixtures", "images", name));
 
-    private async Task<(HttpStatusCode Status, JsonObject Body)> CallAsync(string operation, JsonObject request, AWSCredentials? credentials = null, bool sign = true)
-    {
-        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("rekognition", Timeout());
-        var endpoint = fixture.App.GetEndpoint("rekognition", "http");
-        HttpMessageHandler handler = new SocketsHttpHandler();
-        if (sign)
-        {
-            handler = new SigV4SigningHandler(credentials ?? new BasicAWSCredentials(LocalAwsBackend.EmbeddedAccessKeyId, LocalAwsBackend.EmbeddedAccessKeyId),
-                RegionEndpoint.USEast1, "rekognition", handler);
-        }
-
-        using var http = new HttpClient(handler);
-        using var content = new StringContent(request.ToJsonString(), Encoding.UTF8);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-amz-json-1.1");
-        using var message = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = content };
-        message.Headers.Add("X-Amz-Target", $"RekognitionService.{operation}");
-        using var response = await http.SendAsync(message, Timeout());
-        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync(Timeout()))!.AsObject());
-    }
+    private Task<(HttpStatusCode Status, JsonObject Body)> CallAsync(string operation, JsonObject request, AWSCredentials? credentials = null, bool sign = true) =>
+        LocalRekognitionCalls.CallAsync(fixture, operation, request, credentials, sign);
 
     private static JsonObject Image(byte[] bytes) => new() { ["Bytes"] = Convert.ToBase64String(bytes) };
 

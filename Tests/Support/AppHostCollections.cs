@@ -23,7 +23,11 @@ public sealed class FaultAppHostFixture : ProxiedAppHostFixture
         ["Sweeper__Grace"] = SweepGrace.ToString(),
         ["Sweeper__Interval"] = SweepInterval.ToString(),
         ["Sweeper__RetryInterval"] = TimeSpan.FromSeconds(1).ToString(),
+        ["Analysis__RetryDelay"] = AnalysisRetryDelay.ToString(),
     };
+
+    /// <summary>A failed analysis is tried again this long after (then twice as long, and so on).</summary>
+    public static readonly TimeSpan AnalysisRetryDelay = TimeSpan.FromSeconds(2);
 }
 
 [CollectionDefinition(Name)]
