@@ -12,11 +12,16 @@ public sealed class ImagesClient(HttpClient http, AuthSession session)
     /// <summary>The gallery's order, for moving to the previous and next image from the detail page.</summary>
     public string[] Listed { get; set; } = [];
 
-    public async Task<ImagePage?> ListAsync(int limit, string? cursor)
+    public async Task<ImagePage?> ListAsync(int limit, string? cursor, string? label = null)
     {
         await EnsureMediaAccessAsync();
-        return await SendAsync<ImagePage>(HttpMethod.Get, $"api/images?limit={limit}" + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}"));
+        return await SendAsync<ImagePage>(HttpMethod.Get, $"api/images?limit={limit}"
+            + (cursor is null ? string.Empty : $"&cursor={Uri.EscapeDataString(cursor)}")
+            + (string.IsNullOrWhiteSpace(label) ? string.Empty : $"&label={Uri.EscapeDataString(label)}"));
     }
+
+    /// <summary>The labels of the user's images, most frequent first.</summary>
+    public async Task<LabelCount[]> LabelsAsync() => await SendAsync<LabelCount[]>(HttpMethod.Get, "api/images/labels") ?? [];
 
     public async Task<ImageItem?> GetAsync(string id)
     {

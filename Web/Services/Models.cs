@@ -2,10 +2,19 @@ namespace ImageAspire.Web.Services;
 
 public sealed record Rendition(string Name, string Format, int Width, int Height, long Bytes, string Url);
 
+public sealed record Label(string Name, double Confidence, IReadOnlyList<string> Parents);
+
+public sealed record Analysis(string Status, IReadOnlyList<Label> Labels, bool Sensitive, string? Model, string? Error);
+
+public sealed record LabelCount(string Label, int Images);
+
 public sealed record ImageItem(
     string Id, string Status, string? FileName, string ContentType, int Width, int Height, long Bytes,
-    DateTimeOffset CreatedAt, IReadOnlyList<Rendition> Renditions, string? Error)
+    DateTimeOffset CreatedAt, IReadOnlyList<Rendition> Renditions, string? Error, Analysis? Analysis = null)
 {
+    /// <summary>Moderation found something: shown blurred until the user asks to see it.</summary>
+    public bool Sensitive => Analysis?.Sensitive == true;
+
     public Rendition? Thumbnail => Renditions.FirstOrDefault(r => r.Name == "thumb" && r.Format == "jpeg") ?? (Renditions.Count > 0 ? Renditions[0] : null);
 
     public Rendition? Preview =>
