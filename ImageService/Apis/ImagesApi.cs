@@ -70,7 +70,13 @@ public static class ImagesApi
                     await stream.ReadExactlyAsync(data, cancellationToken);
                 }
 
-                stored.Add(await uploads.UploadAsync(owner, file.FileName, data, cancellationToken));
+                stored.Add(await uploads.StoreAsync(owner, file.FileName, data, cancellationToken));
+            }
+
+            // Confirmed only once every file is stored: until then none of them is shown.
+            for (var i = 0; i < stored.Count; i++)
+            {
+                stored[i] = await uploads.ConfirmAsync(stored[i]);
             }
         }
         catch

@@ -33,10 +33,9 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, Microso
             Apis.CallerNotAuthenticatedException => (401, "Unauthorized", "The token's subject is not usable.", null),
             PipelineBusyException full => (503, "Busy", full.Message, busy),
             UploadInProgressException inProgress => (503, "Upload in progress", inProgress.Message, busy),
-            // A write whose answer was lost may still land: say so, and what makes a retry safe.
-            UnknownOutcomeException => (503, "Storage did not answer in time",
-                "A storage service did not answer in time, so whether the change was applied is not known yet. Retry: deletes and " +
-                "presigned uploads are idempotent, and a direct upload that was not confirmed is settled in the background and removed if it landed.", unavailable),
+            // A write whose answer was lost may still land: each flow's message says what is true of its case and what
+            // the caller may do (see DirectUploads, PresignedUploads, ImageRemover).
+            UnknownOutcomeException unknown => (503, "Storage did not answer in time", unknown.Message, unavailable),
             AmazonServiceException or AmazonClientException or HttpRequestException or TimeoutException
                 or TaskCanceledException when !httpContext.RequestAborted.IsCancellationRequested
                 => (503, "Storage unavailable", "A storage service did not answer; nothing was changed. Retry shortly.", unavailable),

@@ -62,7 +62,6 @@ public static class ImageServiceExtensions
         services.AddSingleton<ImageProcessor>();
         services.AddSingleton<CommitResolver>();
         services.AddSingleton<ImageRemover>();
-        services.AddSingleton<RefusedUploads>();
         services.AddSingleton<DirectUploads>();
         services.AddSingleton<UploadTickets>();
         services.AddSingleton<PresignedUploads>();
@@ -106,12 +105,16 @@ public static class ImageServiceExtensions
         return services;
     }
 
-    /// <summary>The sweeper's options and its background service; in Lambda the background service only settles refusals.</summary>
+    /// <summary>The sweeper's options and, in web mode unless switched off, its background service; none in Lambda, where the schedule sweeps.</summary>
     public static IServiceCollection AddSweeper(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<SweeperOptions>().BindConfiguration(SweeperOptions.SectionName).ValidateWith(new SweeperOptionsValidator()).ValidateOnStart()
             .PostConfigure(options => options.Enabled &= !configuration.IsLambda());
-        services.AddHostedService<SweeperService>();
+        if (!configuration.IsLambda() && configuration.GetValue($"{SweeperOptions.SectionName}:{nameof(SweeperOptions.Enabled)}", true))
+        {
+            services.AddHostedService<SweeperService>();
+        }
+
         return services;
     }
 

@@ -7,9 +7,11 @@ using Microsoft.Extensions.Options;
 namespace ImageAspire.ImageService.Images;
 
 /// <summary>
-/// <c>POST /api/images</c>: process, write the original and the renditions, then create the item (the commit).
-/// The item is created only if no item of the id exists, so a tombstone fences a create whose answer was lost;
-/// a create whose outcome stays unknown is settled later by <see cref="RefusedUploads"/>.
+/// <c>POST /api/images</c> in two steps. <see cref="StoreAsync"/> processes, writes the original and the renditions,
+/// then creates the item unconfirmed (the commit; only if no item of the id exists, so a tombstone fences a create whose
+/// answer was lost). <see cref="ConfirmAsync"/> then clears <see cref="ImageRecord.ConfirmBy"/>; only after it is the
+/// caller told 201. An unconfirmed item is hidden from every reader and discarded by the sweep once its window has
+/// passed, so a refusal never depends on the process that made it staying alive.
 /// </summary>
 public sealed class DirectUploads(
     ImageProcessor processor,
@@ -17,7 +19,6 @@ public sealed class DirectUploads(
     IImageMetadataStore metadata,
     CommitResolver resolver,
     ImageRemover remover,
-    RefusedUploads refused,
     ImageAnalyses analyses,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
@@ -26,7 +27,15 @@ public sealed class DirectUploads(
 {
     private StorageDeadlines Deadlines => storage.Value.Deadlines;
 
+    /// <summary>One image, stored and confirmed.</summary>
     public async Task<ImageRecord> UploadAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var stored = await StoreAsync(owner, fileName, data, cancellationToken);
+        return await ConfirmAsync(stored);
+    }
+
+    /// <summary>Processes and stores one image; its item is created unconfirmed (see <see cref="ConfirmAsync"/>).</summary>
+    public async Task<ImageRecord> StoreAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         using var activity = ImageTelemetry.Source.StartActivity("upload");
         var limits = processing.Value;
@@ -63,6 +72,7 @@ public sealed class DirectUploads(
             Attempt = attempt,
             CreatedAt = now,
             UpdatedAt = now,
+            ConfirmBy = now + Deadlines.ConfirmWindow,
         };
 
         var staged = new StagedObjects(objects, Deadlines.RemovalBudget, time, logger);
@@ -84,7 +94,7 @@ public sealed class DirectUploads(
                 }, cancellationToken);
                 if (created)
                 {
-                    return Stored(image with { Version = 1 });
+                    return image with { Version = 1 };
                 }
             }
             catch (Exception ex) when (StorageCalls.IsTransient(ex))
@@ -100,28 +110,85 @@ public sealed class DirectUploads(
         {
             case CommitOutcome.Committed:
                 logger.LogInformation("Image {ImageId}: the create's answer was lost, but it landed", id);
-                return Stored(item!);
+                return item!;
             case CommitOutcome.NotCommitted:
                 await staged.RemoveAsync();
                 throw new UnknownOutcomeException($"Storage failed while image {id} was stored; nothing was kept.", failure ?? new InvalidOperationException("conditional check failed"));
             default:
-                refused.Add(owner, id);
-                throw new UnknownOutcomeException($"Storage did not answer while image {id} was stored; it will be removed.", failure ?? new TimeoutException());
+                // If the create landed, its item is unconfirmed: never shown, and discarded by the sweep with the objects.
+                throw new UnknownOutcomeException(
+                    $"Storage did not answer while image {id} was stored. It will not appear among your images, and what was written is removed later; uploading again is safe.",
+                    failure ?? new TimeoutException());
         }
     }
 
     /// <summary>
-    /// All or nothing for a request of several files: the images stored before one failed are removed; those storage
-    /// does not answer for are removed in the background once it does.
+    /// Confirms a stored image: after this it is shown, and the caller may be told 201. When the confirmation's outcome
+    /// cannot be learnt, the image may still appear (the confirmation may have landed): the exception says so.
+    /// </summary>
+    public async Task<ImageRecord> ConfirmAsync(ImageRecord image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        Exception? failure = null;
+        try
+        {
+            // Not cancelled by the caller leaving: a confirmation half sent is what this method must not leave behind.
+            if (await StorageCalls.WithinAsync(Deadlines.ConfirmCap, time, budget => metadata.TryUpdateAsync(image with { ConfirmBy = null }, image.Version, budget), CancellationToken.None) is { } confirmed)
+            {
+                return Stored(confirmed);
+            }
+        }
+        catch (Exception ex) when (StorageCalls.IsTransient(ex))
+        {
+            failure = ex;
+        }
+
+        // The answer was lost, or the condition failed (which the SDK's retry of an applied confirmation also gives).
+        ImageRecord? now = null;
+        if (await StorageCalls.TryWithinAsync(Deadlines.ResolveBudget, time, async budget => now = await metadata.GetAsync(image.Owner, image.Id, budget)) is null
+            && now is not null)
+        {
+            if (now is { Status: ImageStatus.Ready, ConfirmBy: null } && now.Version == image.Version + 1)
+            {
+                logger.LogInformation("Image {ImageId}: the confirmation's answer was lost, but it landed", image.Id);
+                return Stored(now);
+            }
+
+            // Still unconfirmed: a tombstone at that version fences a confirmation still in flight.
+            var discarded = now.Status == ImageStatus.Discarded;
+            if (!discarded && now.Version == image.Version)
+            {
+                await StorageCalls.TryWithinAsync(Deadlines.RemovalBudget, time, async budget => discarded = await metadata.TryDiscardAsync(image.Owner, image.Id, image.Version, budget));
+            }
+
+            if (discarded)
+            {
+                // Its objects go now if storage lets them, or with the sweep.
+                await StorageCalls.TryWithinAsync(Deadlines.RemovalBudget, time, budget => remover.RemoveObjectsAsync(image.Owner, image.Id, budget));
+                throw new UnknownOutcomeException($"Storage failed while image {image.Id} was confirmed; nothing was kept.", failure ?? new InvalidOperationException("conditional check failed"));
+            }
+        }
+
+        throw new UnknownOutcomeException(
+            $"Storage did not answer while image {image.Id} was confirmed: it may appear among your images within a few minutes, or not. Look before uploading it again.",
+            failure ?? new TimeoutException());
+    }
+
+    /// <summary>
+    /// All or nothing for a request of several files: unconfirmed images are discarded (the sweep does it if storage
+    /// does not answer); confirmed ones are removed, and those storage does not answer for stay, as the answer says.
     /// </summary>
     public async Task RollBackAsync(string owner, IEnumerable<ImageRecord> stored)
     {
         ArgumentNullException.ThrowIfNull(stored);
         foreach (var image in stored)
         {
-            if (await StorageCalls.TryWithinAsync(Deadlines.RemovalBudget, time, budget => remover.RemoveAsync(owner, image.Id, budget)) is not null)
+            var failure = image.ConfirmBy is not null
+                ? await StorageCalls.TryWithinAsync(Deadlines.RemovalBudget, time, budget => metadata.TryDiscardAsync(owner, image.Id, image.Version, budget))
+                : await StorageCalls.TryWithinAsync(Deadlines.RemovalBudget, time, budget => remover.RemoveAsync(owner, image.Id, budget));
+            if (failure is not null && image.ConfirmBy is null)
             {
-                refused.Add(owner, image.Id);
+                logger.LogWarning(failure, "Image {ImageId} of a refused request was confirmed and could not be removed; it stays", image.Id);
             }
         }
     }

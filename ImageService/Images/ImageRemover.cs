@@ -75,7 +75,7 @@ public sealed class ImageRemover(
 
             if (conflicts >= MaxConflicts)
             {
-                throw new UnknownOutcomeException($"Image {id} kept changing while it was being deleted.");
+                throw new UnknownOutcomeException($"Image {id} kept changing while it was being deleted; retry the delete.");
             }
         }
     }

@@ -6,19 +6,18 @@ using Microsoft.Extensions.Options;
 namespace ImageAspire.ImageService.Images;
 
 /// <summary>What one sweep saw and did.</summary>
-public sealed record SweepReport(int ImagesSeen, int ObjectsRemoved, int ObjectsKept, int RefusedUploadsSettled, int AnalysesRetried = 0);
+public sealed record SweepReport(int ImagesSeen, int ObjectsRemoved, int ObjectsKept, int UnconfirmedDiscarded, int AnalysesRetried = 0);
 
 /// <summary>
 /// Removes objects no item references: attempts that lost, failed or whose outcome was unknown, originals of refused
 /// or deleted images, and what a crashed worker left. Each is removed only after the item (read strongly consistent)
 /// shows that no commit can reference it any more, fencing first where one still could (<see cref="UploadRules.FateOf"/>).
-/// Also settles <see cref="RefusedUploads"/>. Safe to run anywhere, any number of times, concurrently with everything.
+/// Direct uploads never confirmed within their window (refused, whatever became of the process that refused them) are
+/// discarded here with their objects. Safe to run anywhere, any number of times, concurrently with everything.
 /// </summary>
 public sealed class OrphanSweeper(
     IObjectStore objects,
     IImageMetadataStore metadata,
-    ImageRemover remover,
-    RefusedUploads refused,
     MediaSecrets media,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
@@ -26,31 +25,8 @@ public sealed class OrphanSweeper(
     TimeProvider time,
     ILogger<OrphanSweeper> logger)
 {
-    /// <summary>Makes every refused upload gone; those storage does not answer for stay for the next round.</summary>
-    public async Task<int> SettleRefusedAsync(CancellationToken cancellationToken)
-    {
-        var settled = 0;
-        foreach (var (owner, id) in refused.Snapshot())
-        {
-            try
-            {
-                await remover.EnsureGoneAsync(owner, id, cancellationToken);
-                refused.Settled(owner, id);
-                settled++;
-                logger.LogInformation("Refused upload {ImageId} of {Owner} settled: no item, no objects", id, owner);
-            }
-            catch (Exception ex) when (StorageCalls.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
-            {
-                logger.LogDebug(ex, "Refused upload {ImageId} not settled yet", id);
-            }
-        }
-
-        return settled;
-    }
-
     public async Task<SweepReport> SweepAsync(CancellationToken cancellationToken)
     {
-        var settled = await SettleRefusedAsync(cancellationToken);
         var byImage = new Dictionary<(string Owner, string Id), List<(string Bucket, StoredObject Object, string? Attempt)>>();
         await foreach (var stored in objects.ListAsync(storage.Value.OriginalsBucket, ImageKeys.OriginalsPrefix, cancellationToken))
         {
@@ -98,16 +74,17 @@ public sealed class OrphanSweeper(
             logger.LogWarning("Sweep: {Count} renditions under media keys of another path key were left alone", unattributed);
         }
 
-        var (removed, kept) = (0, 0);
+        var (removed, kept, discarded) = (0, 0, 0);
         foreach (var ((owner, id), found) in byImage)
         {
-            var (r, k) = await SweepImageAsync(owner, id, found, cancellationToken);
+            var (r, k, d) = await SweepImageAsync(owner, id, found, cancellationToken);
             removed += r;
             kept += k;
+            discarded += d ? 1 : 0;
         }
 
-        logger.LogInformation("Sweep: {Images} images, {Removed} objects removed, {Kept} kept, {Settled} refused uploads settled", byImage.Count, removed, kept, settled);
-        return new SweepReport(byImage.Count, removed, kept, settled);
+        logger.LogInformation("Sweep: {Images} images, {Removed} objects removed, {Kept} kept, {Discarded} unconfirmed uploads discarded", byImage.Count, removed, kept, discarded);
+        return new SweepReport(byImage.Count, removed, kept, discarded);
     }
 
     /// <summary>What the schedule runs: the sweep, then the analyses due (at most <see cref="SweeperOptions.AnalysesPerRound"/>).</summary>
@@ -120,10 +97,11 @@ public sealed class OrphanSweeper(
         return report with { AnalysesRetried = await analyses.RetryDueAsync(options.AnalysesPerRound, cancellationToken) };
     }
 
-    private async Task<(int Removed, int Kept)> SweepImageAsync(string owner, string id, List<(string Bucket, StoredObject Object, string? Attempt)> found, CancellationToken cancellationToken)
+    private async Task<(int Removed, int Kept, bool Discarded)> SweepImageAsync(string owner, string id, List<(string Bucket, StoredObject Object, string? Attempt)> found, CancellationToken cancellationToken)
     {
         var item = await metadata.GetAsync(owner, id, cancellationToken);
         var now = time.GetUtcNow();
+        var discarded = false;
         var grace = options.Value.Grace;
         var removable = new List<(string Bucket, string Key)>();
         var kept = 0;
@@ -143,16 +121,28 @@ public sealed class OrphanSweeper(
                 // A create of this id may still be in flight: a tombstone makes it fail. If one landed meanwhile, look again next time.
                 if (!await metadata.TryDiscardAsync(owner, id, null, cancellationToken))
                 {
-                    return (0, found.Count);
+                    return (0, found.Count, false);
                 }
 
                 item = await metadata.GetAsync(owner, id, cancellationToken);
+            }
+            else if (fate == AttemptFate.DiscardThenRemove && item is { ConfirmBy: not null, Status: not ImageStatus.Discarded } unconfirmed)
+            {
+                // Conditional on the unconfirmed version: a confirmation that landed first keeps the image.
+                if (!await metadata.TryDiscardAsync(owner, id, unconfirmed.Version, cancellationToken))
+                {
+                    return (0, found.Count, false);
+                }
+
+                logger.LogInformation("Discarded image {ImageId} of {Owner}: never confirmed, so never answered 201", id, owner);
+                item = await metadata.GetAsync(owner, id, cancellationToken);
+                discarded = true;
             }
             else if (fate == AttemptFate.ReleaseThenRemove && item is { Status: ImageStatus.Processing } claimed && claimed.Attempt == attempt)
             {
                 if (await metadata.TryUpdateAsync(UploadRules.Release(claimed), claimed.Version, cancellationToken) is not { } released)
                 {
-                    return (0, found.Count);
+                    return (0, found.Count, false);
                 }
 
                 logger.LogInformation("Released the abandoned claim on {ImageId} (attempt {Attempt})", id, attempt);
@@ -172,7 +162,7 @@ public sealed class OrphanSweeper(
             logger.LogInformation("Removed {Count} unreferenced objects of image {ImageId}", removable.Count, id);
         }
 
-        return (removable.Count, kept);
+        return (removable.Count, kept, discarded);
     }
 
     private static void Add<TKey, TValue>(Dictionary<TKey, List<TValue>> map, TKey key, TValue value) where TKey : notnull
@@ -187,8 +177,8 @@ public sealed class OrphanSweeper(
 }
 
 /// <summary>
-/// Settles refused uploads every few seconds and, where <see cref="SweeperOptions.Enabled"/> (web mode, not Lambda),
-/// retries due analyses as often and sweeps the buckets every <see cref="SweeperOptions.Interval"/>.
+/// Web mode only (in Lambda the schedule invokes the sweep): retries due analyses every
+/// <see cref="SweeperOptions.RetryInterval"/> and sweeps the buckets every <see cref="SweeperOptions.Interval"/>.
 /// </summary>
 public sealed class SweeperService(OrphanSweeper sweeper, Analysis.ImageAnalyses analyses, IOptions<SweeperOptions> options, TimeProvider time, ILogger<SweeperService> logger) : BackgroundService
 {
@@ -200,18 +190,14 @@ public sealed class SweeperService(OrphanSweeper sweeper, Analysis.ImageAnalyses
             try
             {
                 await Task.Delay(options.Value.RetryInterval, time, stoppingToken);
-                if (options.Value.Enabled && time.GetUtcNow() >= nextSweep)
+                if (time.GetUtcNow() >= nextSweep)
                 {
                     nextSweep = time.GetUtcNow() + options.Value.Interval;
                     await OrphanSweeper.ScheduledAsync(sweeper, analyses, options.Value, stoppingToken);
                 }
                 else
                 {
-                    await sweeper.SettleRefusedAsync(stoppingToken);
-                    if (options.Value.Enabled)
-                    {
-                        await analyses.RetryDueAsync(options.Value.AnalysesPerRound, stoppingToken);
-                    }
+                    await analyses.RetryDueAsync(options.Value.AnalysesPerRound, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

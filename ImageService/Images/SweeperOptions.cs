@@ -9,9 +9,9 @@ public sealed class SweeperOptions
     public const string SectionName = "Sweeper";
 
     /// <summary>
-    /// Sweep the buckets in the background every <see cref="Interval"/> (web mode). Always off in Lambda, whatever is
+    /// Sweep the buckets (and retry due analyses) in the background (web mode). Always off in Lambda, whatever is
     /// configured: there a schedule invokes the sweep, and every sandbox sweeping on its own timer would list every
-    /// object once per sandbox. Refused uploads are settled in the background either way.
+    /// object once per sandbox; nothing runs in a Lambda sandbox's background.
     /// </summary>
     public bool Enabled { get; set; } = true;
 
@@ -33,7 +33,7 @@ public sealed class SweeperOptions
     [Range(1, 500)]
     public int AnalysesPerRound { get; set; } = 25;
 
-    /// <summary>How often refused uploads whose outcome was unknown (and, in web mode, due analyses) are retried.</summary>
+    /// <summary>How often the background round (web mode) retries the analyses that are due.</summary>
     [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

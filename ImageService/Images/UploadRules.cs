@@ -29,6 +29,12 @@ public enum AttemptFate
 
     /// <summary>There is no item: a create may still be in flight, so fence the id with a tombstone first, then remove.</summary>
     FenceThenRemove,
+
+    /// <summary>
+    /// The item was never confirmed and its confirmation window has passed: replace it with a tombstone (a write
+    /// conditional on the unconfirmed version, so a confirmation that landed first wins), then remove.
+    /// </summary>
+    DiscardThenRemove,
 }
 
 /// <summary>The upload state machine's rules, as pure functions of the stored item, the time and the timeouts.</summary>
@@ -48,11 +54,12 @@ public static class UploadRules
     /// <summary>
     /// How an item reads: an upload whose URL expired and that nobody is working on (never uploaded, or its worker
     /// gave up during an outage and no retry came) is Failed, so nothing shows Pending for ever; an abandoned claim
-    /// before that reads Pending, since <c>complete</c> may retry it. Tombstones read as missing.
+    /// before that reads Pending, since <c>complete</c> may retry it. Tombstones and unconfirmed items read as missing.
     /// </summary>
     public static ImageRecord? Effective(ImageRecord? image, DateTimeOffset now, TimeSpan claimTimeout)
     {
-        if (image is null || image.Status == ImageStatus.Discarded)
+        // Unconfirmed: its caller has not been told 201, and may never be (see ImageRecord.ConfirmBy).
+        if (image is null || image.Status == ImageStatus.Discarded || image.ConfirmBy is not null)
         {
             return null;
         }
@@ -93,6 +100,11 @@ public static class UploadRules
             return AttemptFate.FenceThenRemove;
         }
 
+        if (item.ConfirmBy is { } confirmBy && item.Status != ImageStatus.Discarded)
+        {
+            return now > confirmBy ? AttemptFate.DiscardThenRemove : AttemptFate.Keep;
+        }
+
         // Renditions written before attempts existed sit directly under the id, and their items name no attempt.
         var named = item.Attempt == attempt || (attempt.Length == 0 && item.Attempt is null);
         if (item.Status == ImageStatus.Discarded || !named)
@@ -109,7 +121,7 @@ public static class UploadRules
         };
     }
 
-    /// <summary>Whether an original may be removed: its item is gone, refused, or never existed (fence first then).</summary>
+    /// <summary>Whether an original may be removed: its item is gone, refused, never confirmed, or never existed (fence first then).</summary>
     public static AttemptFate FateOfOriginal(ImageRecord? item, string key, DateTimeOffset writtenAt, DateTimeOffset now, TimeSpan grace)
     {
         if (now - writtenAt < grace)
@@ -120,6 +132,7 @@ public static class UploadRules
         return item switch
         {
             null => AttemptFate.FenceThenRemove,
+            { ConfirmBy: { } confirmBy, Status: not ImageStatus.Discarded } => now > confirmBy ? AttemptFate.DiscardThenRemove : AttemptFate.Keep,
             { Status: ImageStatus.Discarded or ImageStatus.Failed } => AttemptFate.Remove,
             _ when item.OriginalKey != key => AttemptFate.Remove,
             _ => AttemptFate.Keep,

@@ -64,7 +64,7 @@ public sealed class UploadTickets(
         if (!await budget.RunAsync(Deadlines.CallCap, ct => metadata.TryCreateAsync(image, ct), cancellationToken)
             && await budget.RunAsync(Deadlines.CallCap, ct => metadata.GetAsync(owner, id, ct), cancellationToken) is not { Status: ImageStatus.Pending })
         {
-            throw new UnknownOutcomeException($"Image {id} could not be created.");
+            throw new UnknownOutcomeException($"Image {id} could not be created; retry.");
         }
 
         var put = objects.PresignPut(storage.Value.OriginalsBucket, image.OriginalKey, image.ContentType, size, expiresAt);

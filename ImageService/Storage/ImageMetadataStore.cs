@@ -273,6 +273,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         if (image.Attempt is not null) item["Attempt"] = S(image.Attempt);
         // One bounded JSON document: read and written whole with the item, never queried inside.
         if (image.Analysis is not null) item["Analysis"] = S(System.Text.Json.JsonSerializer.Serialize(image.Analysis, ImageServiceJsonContext.Default.ImageAnalysis));
+        if (image.ConfirmBy is { } confirmBy) item["ConfirmBy"] = S(confirmBy.ToString("O", CultureInfo.InvariantCulture));
         if (image.AnalysisDueAt is { } dueAt)
         {
             // Its last character is random (a ULID's), so the images spread evenly over the shards.
@@ -307,6 +308,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         Attempt = item.GetValueOrDefault("Attempt")?.S,
         Analysis = item.GetValueOrDefault("Analysis")?.S is { } analysis ? System.Text.Json.JsonSerializer.Deserialize(analysis, ImageServiceJsonContext.Default.ImageAnalysis) : null,
         AnalysisDueAt = Date(item, "AnalysisDueAt"),
+        ConfirmBy = Date(item, "ConfirmBy"),
         ExpiresAt = item.ContainsKey("ExpiresAt") ? DateTimeOffset.FromUnixTimeSeconds(Long(item, "ExpiresAt")) : null,
         Renditions = (item.GetValueOrDefault("Renditions")?.L ?? []).Select(r => new RenditionRecord(
             r.M["Name"].S, r.M["Format"].S, (int)Long(r.M, "Width"), (int)Long(r.M, "Height"), Long(r.M, "Bytes"), r.M["Key"].S)).ToList(),

@@ -55,8 +55,17 @@ public sealed record ImageRecord
     /// from when the next try may run. The sweep finds such images through the table's sparse <c>AnalysisDue</c> index.
     /// </summary>
     public DateTimeOffset? AnalysisDueAt { get; init; }
+    /// <summary>
+    /// Set while a direct upload's item waits for its confirmation: the item is created unconfirmed, hidden from every
+    /// reader, and confirmed (this cleared, by a write conditional on the version) only just before the caller is told
+    /// <c>201</c>. An item still unconfirmed after this moment was never answered <c>201</c>: the sweep discards it
+    /// (conditionally, so a confirmation that landed first wins). The refusal is therefore decided by what is stored,
+    /// whatever happens to the process that made it.
+    /// </summary>
+    public DateTimeOffset? ConfirmBy { get; init; }
     /// <summary>Tombstones only: when the table's TTL may remove the item.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
+
 
     /// <summary>How long a tombstone fences its id before the table's TTL removes it; far longer than any write can be held.</summary>
     public static readonly TimeSpan TombstoneLifetime = TimeSpan.FromDays(1);

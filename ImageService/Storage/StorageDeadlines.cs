@@ -37,6 +37,18 @@ public sealed class StorageDeadlines
     [TimeSpanRange("00:00:00.100", "00:01:00")]
     public TimeSpan StoreBudget { get; set; } = TimeSpan.FromSeconds(12);
 
+    /// <summary>The confirmation of a direct upload's item, the write after which the caller is told <c>201</c>.</summary>
+    [TimeSpanRange("00:00:00.100", "00:01:00")]
+    public TimeSpan ConfirmCap { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// How long a direct upload's item may wait for its confirmation before the sweep may discard it: longer than any
+    /// request lives (API Gateway: 29 s; the function: 90 s). Not a correctness bound — the discard is conditional, so
+    /// a confirmation that lands first always wins — only when the sweep starts trying.
+    /// </summary>
+    [TimeSpanRange("00:00:01", "01:00:00")]
+    public TimeSpan ConfirmWindow { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Learning the outcome of a write whose answer was lost.</summary>
     [TimeSpanRange("00:00:00.100", "00:01:00")]
     public TimeSpan ResolveBudget { get; set; } = TimeSpan.FromSeconds(7);
@@ -59,13 +71,14 @@ public sealed class StorageDeadlines
 
     /// <summary>
     /// The longest a request can wait on storage, path by path:
-    /// a direct upload stores, then resolves a lost commit, then removes what it staged;
+    /// a direct upload stores (its create the last write of the store budget), confirms, then resolves a lost
+    /// confirmation and removes what it stored;
     /// a presigned upload spends its processing budget (which holds the commit), then resolves, then cleans up;
     /// or it spends that budget reading, then waits for the worker that holds the claim.
     /// </summary>
     public TimeSpan WorstAnswer => new[]
     {
-        StoreBudget + ResolveBudget + RemovalBudget,
+        StoreBudget + ConfirmCap + ResolveBudget + RemovalBudget,
         ProcessingBudget + ResolveBudget + RemovalBudget,
         ProcessingBudget + WaitForOtherWorker + WaitPollInterval,
     }.Max();

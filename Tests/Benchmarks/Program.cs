@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using ImageAspire.Benchmarks;
 
-// dotnet run -c Release --project Tests/Benchmarks -- <pipeline|rss|coldstart|web|load> [options]
+// dotnet run -c Release --project Tests/Benchmarks -- <pipeline|rss|coldstart|web|load|analysis> [options]
 var mode = args.FirstOrDefault() ?? "pipeline";
 var rest = args.Skip(1).ToArray();
 switch (mode)
@@ -26,8 +26,11 @@ switch (mode)
             rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 100,
             rest.Length > 1 ? int.Parse(rest[1], System.Globalization.CultureInfo.InvariantCulture) : 4);
         break;
+    case "analysis":
+        await AnalysisLatencyRun.RunAsync(rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 40);
+        break;
     default:
-        Console.Error.WriteLine("modes: pipeline | rss | coldstart [runs] | web | load [uploads] [concurrency]");
+        Console.Error.WriteLine("modes: pipeline | rss | coldstart [runs] | web | load [uploads] [concurrency] | analysis [uploads]");
         return 2;
 }
 

@@ -38,13 +38,14 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
         new("s3 delete", true, (r, user) => r.Method == "DELETE" && (r.PathAndQuery.Contains($"/{user.Sub}/", StringComparison.Ordinal) || r.PathAndQuery.Contains($"/{user.MediaKey}/", StringComparison.Ordinal))),
         new("dynamodb create", false, (r, user) => r.Operation == "PutItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal) && r.Body.Contains("attribute_not_exists", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal)),
         new("dynamodb claim", false, (r, user) => r.Operation == "PutItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal) && r.Body.Contains("\"Processing\"", StringComparison.Ordinal)),
+        // A presigned upload's commit, or a direct upload's confirmation: a conditional write of a Ready item.
         new("dynamodb commit", false, (r, user) => r.Operation == "PutItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal) && r.Body.Contains("#version", StringComparison.Ordinal) && r.Body.Contains("\"Ready\"", StringComparison.Ordinal)),
         new("dynamodb discard", false, (r, user) => r.Operation == "PutItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal) && r.Body.Contains("\"Discarded\"", StringComparison.Ordinal)),
         new("dynamodb get", false, (r, user) => r.Operation == "GetItem" && r.Body.Contains(user.Sub, StringComparison.Ordinal)),
     }.ToDictionary(s => s.Name);
 
     public static TheoryData<string, ProxyFault, int> DirectUploadFaults => Cases(
-        ["s3 put original", "s3 put rendition", "dynamodb create"],
+        ["s3 put original", "s3 put rendition", "dynamodb create", "dynamodb commit"],
         [ProxyFault.ResetBeforeForwarding, ProxyFault.ForwardThenReset, ProxyFault.HoldThenForwardLate]);
 
     public static TheoryData<string, ProxyFault, int> CompleteFaults => Cases(
@@ -97,7 +98,7 @@ public sealed class StorageFaultTests(FaultAppHostFixture fixture)
         var live = await EventuallyAsync(async () =>
         {
             var items = await StoredImages.LiveItemsAsync(fixture, sub, Timeout(180));
-            // (2) a 201 is a Ready image; (3) a refused upload leaves no item (a late create is removed in the background).
+            // (2) a 201 is a Ready image; (3) a refused upload leaves no item anyone is shown (a late create is never confirmed).
             return answer.Status == HttpStatusCode.Created ? items.Count == 1 && items[0].Status == ImageStatus.Ready && items[0].Id == answer.Id : items.Count == 0;
         }, "the items to match the answer");
         Assert.True(live, $"{(int)answer.Status}: items {string.Join(", ", (await StoredImages.LiveItemsAsync(fixture, sub, Timeout(180))).Select(i => $"{i.Id} {i.Status}"))}");

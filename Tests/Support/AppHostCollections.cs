@@ -24,7 +24,11 @@ public sealed class FaultAppHostFixture : ProxiedAppHostFixture
         ["Sweeper__Interval"] = SweepInterval.ToString(),
         ["Sweeper__RetryInterval"] = TimeSpan.FromSeconds(1).ToString(),
         ["Analysis__RetryDelay"] = AnalysisRetryDelay.ToString(),
+        ["Storage__Deadlines__ConfirmWindow"] = ConfirmWindow.ToString(),
     };
+
+    /// <summary>Short, so a test's sweep may discard an upload that was never confirmed a few seconds later.</summary>
+    public static readonly TimeSpan ConfirmWindow = TimeSpan.FromSeconds(3);
 
     /// <summary>A failed analysis is tried again this long after (then twice as long, and so on).</summary>
     public static readonly TimeSpan AnalysisRetryDelay = TimeSpan.FromSeconds(2);

@@ -18,7 +18,7 @@ public sealed class StorageDeadlinesTests
         var deadlines = Options().Deadlines;
 
         // Presigned processing: its whole budget, then resolving a lost commit, then the clean-up.
-        Assert.Equal(TimeSpan.FromSeconds(26), deadlines.WorstAnswer);
+        Assert.Equal(TimeSpan.FromSeconds(27), deadlines.WorstAnswer);
         Assert.True(deadlines.WorstAnswer < StorageDeadlines.ApiGatewayTimeout);
         Assert.True(new StorageDeadlinesValidator().Validate(null, Options()).Succeeded);
         Assert.True(new StorageOptionsValidator().Validate(null, Options()).Succeeded);

@@ -88,8 +88,11 @@ const ready = (async () => {
   });
   await human.load();
   modelServer.close();
-  const nsfwjs = require('nsfwjs');
-  const nsfw = await nsfwjs.load('MobileNetV2');
+  // nsfwjs's main entry requires all three of its models, whose weights are base64 inside JavaScript modules
+  // (InceptionV3's alone is 29 MB of source): parsing them peaked at 690 MB. Only MobileNetV2 is loaded.
+  const { load: loadNsfw } = require('nsfwjs/core');
+  const { MobileNetV2Model } = require('nsfwjs/models/mobilenet_v2');
+  const nsfw = await loadNsfw('MobileNetV2', { modelDefinitions: [MobileNetV2Model] });
   models = { tf, human, nsfw };
   console.log(`rekognition: models ready (backend ${tf.getBackend()}, rss ${Math.round(process.memoryUsage().rss / 1048576)} MB)`);
 })();

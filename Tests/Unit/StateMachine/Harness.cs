@@ -37,11 +37,11 @@ public sealed class Harness : IDisposable
         var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
         Remover = new ImageRemover(Metadata, Objects, Labels, Media, storage, Time, NullLogger<ImageRemover>.Instance);
         Analyses = new ImageAnalyses(Metadata, Labels, Objects, Pipeline, _gate, settings, Analyzer, analysisOptions, storage, processing, Time, NullLogger<ImageAnalyses>.Instance);
-        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Refused, Analyses, storage, processing, Time, NullLogger<DirectUploads>.Instance);
+        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Analyses, storage, processing, Time, NullLogger<DirectUploads>.Instance);
         Tickets = new UploadTickets(Objects, Metadata, storage, processing, Time, NullLogger<UploadTickets>.Instance);
         Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, Analyses, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
         Library = new ImageLibrary(Metadata, Labels, Remover, storage, processing, Time, NullLogger<ImageLibrary>.Instance);
-        Sweeper = new OrphanSweeper(Objects, Metadata, Remover, Refused, Media, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
+        Sweeper = new OrphanSweeper(Objects, Metadata, Media, storage, processing, Options.Create(SweeperSettings), Time, NullLogger<OrphanSweeper>.Instance);
     }
 
     public FaultPlan Plan { get; }
@@ -60,7 +60,6 @@ public sealed class Harness : IDisposable
     public FakeTimeProvider Time { get; }
     public FakeMetadataStore Metadata { get; }
     public FakeObjectStore Objects { get; }
-    public RefusedUploads Refused { get; } = new();
     public ImageRemover Remover { get; }
     public DirectUploads Direct { get; }
     public UploadTickets Tickets { get; }
@@ -83,6 +82,10 @@ public sealed class Harness : IDisposable
             return (default, ex);
         }
     }
+
+    /// <summary>The items a reader is shown (tombstones and unconfirmed items read as missing).</summary>
+    public IReadOnlyList<ImageRecord> VisibleItems =>
+        [.. Metadata.Items.Select(i => UploadRules.Effective(i, Time.GetUtcNow(), ClaimTimeout)).OfType<ImageRecord>()];
 
     /// <summary>Invariant 1: every item that reads Ready has its original and every rendition it lists.</summary>
     public void AssertReadyItemsAreWhole()

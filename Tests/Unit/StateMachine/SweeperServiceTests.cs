@@ -34,34 +34,28 @@ public sealed class SweeperServiceTests
     }
 
     [Fact]
-    public async Task In_Lambda_the_background_service_settles_refusals_but_never_sweeps_the_buckets()
+    public void In_Lambda_nothing_runs_in_the_background_and_in_web_mode_the_sweeper_does()
     {
-        var lambda = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:9001", ["Sweeper:Enabled"] = "true" }).Build();
-        using var provider = new Microsoft.Extensions.DependencyInjection.ServiceCollection()
-            .AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(lambda)
-            .AddSweeper(lambda)
-            .BuildServiceProvider();
-        var configured = provider.GetRequiredService<IOptions<SweeperOptions>>().Value;
-        Assert.False(configured.Enabled, "a Lambda sandbox would sweep on its own timer");
-
-        using var h = new Harness();
-        var options = new SweeperOptions { Enabled = configured.Enabled, Interval = TimeSpan.FromMinutes(1), RetryInterval = TimeSpan.FromSeconds(5) };
-        using var service = new SweeperService(h.Sweeper, h.Analyses, Options.Create(options), h.Time, new CollectingLogger());
-        h.Refused.Add(Harness.Owner, "01JREFUSEDUPLOAD0000000000");
-        await service.StartAsync(Harness.Token);
-        for (var step = 0; step < 60; step++)
+        static (IServiceCollection Services, SweeperOptions Options) Build(Dictionary<string, string?> settings)
         {
-            h.Time.Advance(options.RetryInterval);
-            await Task.Delay(5, Harness.Token);
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+            var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSweeper(configuration);
+            using var provider = services.BuildServiceProvider();
+            return (services, provider.GetRequiredService<IOptions<SweeperOptions>>().Value);
         }
 
-        Assert.Equal(0, h.Refused.Count);
-        // A sweep lists the buckets' whole prefixes; settling a refusal only looks at its own image.
-        Assert.DoesNotContain(h.Plan.Log, call => call.EndsWith($"s3.list {ImageKeys.OriginalsPrefix}", StringComparison.Ordinal)
-            || call.EndsWith($"s3.list {ImageKeys.RenditionsPrefix}", StringComparison.Ordinal));
-        Assert.NotEmpty(h.Plan.Log);
-        await service.StopAsync(Harness.Token);
+        static bool HasSweeperService(IServiceCollection services) =>
+            services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(SweeperService));
+
+        // Configured on, in Lambda: no hosted service at all (the schedule sweeps; refusals need no process to settle them).
+        var lambda = Build(new() { ["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:9001", ["Sweeper:Enabled"] = "true" });
+        Assert.False(lambda.Options.Enabled, "a Lambda sandbox would sweep on its own timer");
+        Assert.False(HasSweeperService(lambda.Services));
+
+        var web = Build([]);
+        Assert.True(web.Options.Enabled);
+        Assert.True(HasSweeperService(web.Services));
+        Assert.False(HasSweeperService(Build(new() { ["Sweeper:Enabled"] = "false" }).Services));
     }
 
     private sealed class CollectingLogger : ILogger<SweeperService>

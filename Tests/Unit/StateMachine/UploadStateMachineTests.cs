@@ -24,8 +24,8 @@ public sealed class UploadStateMachineTests
         return data;
     }
 
-    // A clean direct upload makes 8 calls: the original, six renditions, the create.
-    public static TheoryData<int, Fault> DirectUploadCalls => EveryCallEveryFault(8);
+    // A clean direct upload makes 9 calls: the original, six renditions, the create, the confirmation.
+    public static TheoryData<int, Fault> DirectUploadCalls => EveryCallEveryFault(9);
 
     // A clean complete: get, head, claim, get the original, six renditions, the commit.
     public static TheoryData<int, Fault> CompleteCalls => EveryCallEveryFault(11);
@@ -52,7 +52,7 @@ public sealed class UploadStateMachineTests
     {
         using var direct = new Harness();
         await direct.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token);
-        Assert.Equal(8, direct.Plan.Calls);
+        Assert.Equal(9, direct.Plan.Calls);
 
         using var presigned = new Harness();
         var upload = await presigned.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
@@ -76,19 +76,22 @@ public sealed class UploadStateMachineTests
 
         var (image, failure) = await Harness.TryAsync(() => h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token));
 
-        // (2) a success means Ready with its files; (3) a refusal leaves no live item, now and after late writes land.
+        // (2) a success means Ready with its files, confirmed; (3) a refusal leaves nothing anyone is shown, now and
+        // after late writes land.
         h.AssertReadyItemsAreWhole();
         if (failure is null)
         {
-            Assert.Equal(ImageStatus.Ready, h.Metadata.Peek(Harness.Owner, image!.Id)!.Status);
+            Assert.Equal(image!.Id, Assert.Single(h.VisibleItems).Id);
+            Assert.Equal(ImageStatus.Ready, h.Metadata.Peek(Harness.Owner, image.Id)!.Status);
         }
         else
         {
-            Assert.DoesNotContain(h.Metadata.Items, i => i.Status != ImageStatus.Discarded);
+            Assert.Empty(h.VisibleItems);
         }
 
         await h.Plan.LandHeldCallsAsync();
         h.AssertReadyItemsAreWhole();
+        Assert.Equal(failure is null ? 1 : 0, h.VisibleItems.Count);
         await h.SettleAsync();
         h.AssertReadyItemsAreWhole();
         h.AssertNoUnreferencedObjects();
@@ -234,7 +237,7 @@ public sealed class UploadStateMachineTests
     }
 
     [Fact]
-    public async Task A_create_held_while_the_table_stays_down_is_settled_once_it_answers_and_the_refused_image_never_stays()
+    public async Task A_create_held_while_the_table_stays_down_is_never_shown_and_is_discarded_from_what_is_stored_alone()
     {
         using var h = new Harness();
         // The table goes down as the create is held: the resolver cannot learn the outcome within its budget.
@@ -243,20 +246,49 @@ public sealed class UploadStateMachineTests
         var upload = h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token);
         using var clock = AdvanceClockUntil(h, upload);
         var failure = await Assert.ThrowsAsync<UnknownOutcomeException>(() => upload);
-        Assert.Equal(1, h.Refused.Count);
+        Assert.Contains("will not appear", failure.Message, StringComparison.Ordinal);
+        Assert.NotNull(failure.InnerException);
 
-        // The held create lands late: a whole Ready image the caller was told was not stored...
+        // The process that refused it is gone: nothing of it is used below, and it kept nothing in memory. The held
+        // create lands late: a whole Ready item, but unconfirmed, so nobody is shown it.
         await h.Plan.LandHeldCallsAsync();
-        h.AssertReadyItemsAreWhole();
-        Assert.Single(h.Metadata.Items, i => i.Status == ImageStatus.Ready);
-
-        // ...which the background settling removes once storage answers, objects and all.
         h.Plan.Down = false;
-        Assert.Equal(1, await h.Sweeper.SettleRefusedAsync(Harness.Token));
-        Assert.Equal(0, h.Refused.Count);
+        var landed = Assert.Single(h.Metadata.Items, i => i.Status == ImageStatus.Ready);
+        Assert.NotNull(landed.ConfirmBy);
+        h.AssertReadyItemsAreWhole();
+        Assert.Empty(h.VisibleItems);
+        Assert.Null(await h.Library.GetAsync(Harness.Owner, landed.Id, Harness.Token));
+        Assert.Empty((await h.Library.ListAsync(Harness.Owner, 10, null, Harness.Token)).Items);
+
+        // The scheduled sweep finds it from what is stored and discards it, objects and all.
+        await h.SettleAsync();
         Assert.DoesNotContain(h.Metadata.Items, i => i.Status != ImageStatus.Discarded);
         Assert.Empty(h.Objects.Keys);
-        Assert.NotNull(failure.InnerException);
+    }
+
+    [Fact]
+    public async Task A_confirmation_that_lands_before_the_sweep_keeps_the_image_and_one_that_lands_after_changes_nothing()
+    {
+        using var h = new Harness();
+        var stored = await h.Direct.StoreAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token);
+        h.Time.Advance(new StorageOptions().Deadlines.ConfirmWindow + Harness.SweeperSettings.Grace + TimeSpan.FromSeconds(1));
+
+        // Landed first (a slow caller): the sweep's discard is conditional on the unconfirmed version, so it keeps it.
+        var confirmed = await h.Direct.ConfirmAsync(stored);
+        await h.Sweeper.SweepAsync(Harness.Token);
+        Assert.Equal(confirmed.Id, Assert.Single(h.VisibleItems).Id);
+        h.AssertReadyItemsAreWhole();
+
+        // Discarded first: a confirmation held until after the sweep fails its condition, and the caller is told so.
+        var late = await h.Direct.StoreAsync(Harness.Owner, "b.jpg", FakePipeline.Good, Harness.Token);
+        h.Time.Advance(new StorageOptions().Deadlines.ConfirmWindow + Harness.SweeperSettings.Grace + TimeSpan.FromSeconds(1));
+        var report = await h.Sweeper.SweepAsync(Harness.Token);
+        Assert.Equal(1, report.UnconfirmedDiscarded);
+        var refused = await Assert.ThrowsAsync<UnknownOutcomeException>(() => h.Direct.ConfirmAsync(late));
+        Assert.Contains("nothing was kept", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(confirmed.Id, Assert.Single(h.VisibleItems).Id);
+        await h.SettleAsync();
+        h.AssertNoUnreferencedObjects();
     }
 
     [Fact]
