@@ -88,11 +88,17 @@ const ready = (async () => {
   });
   await human.load();
   modelServer.close();
-  // nsfwjs's main entry requires all three of its models, whose weights are base64 inside JavaScript modules
-  // (InceptionV3's alone is 29 MB of source): parsing them peaked at 690 MB. Only MobileNetV2 is loaded.
+  // nsfwjs's own loader peaked at 690 MB (its main entry requires all three of its models' weights, and its base64
+  // handler is costly); its MobileNetV2 files read here and handed to TensorFlow.js from memory peak at ~170 MB.
   const { load: loadNsfw } = require('nsfwjs/core');
-  const { MobileNetV2Model } = require('nsfwjs/models/mobilenet_v2');
-  const nsfw = await loadNsfw('MobileNetV2', { modelDefinitions: [MobileNetV2Model] });
+  const nsfwModel = path.join(modulesDir, 'nsfwjs', 'dist', 'models', 'mobilenet_v2');
+  const topology = require(path.join(nsfwModel, 'model.min.js'));
+  const weights = Buffer.from(require(path.join(nsfwModel, 'group1-shard1of1.min.js')), 'base64');
+  const nsfw = await loadNsfw(tf.io.fromMemory({
+    modelTopology: topology.modelTopology,
+    weightSpecs: topology.weightsManifest.flatMap(group => group.weights),
+    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+  }), { size: 224 });
   models = { tf, human, nsfw };
   console.log(`rekognition: models ready (backend ${tf.getBackend()}, rss ${Math.round(process.memoryUsage().rss / 1048576)} MB)`);
 })();
