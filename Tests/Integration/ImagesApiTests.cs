@@ -74,6 +74,24 @@ public abstract class ImagesApiTests(AppHostFixture fixture)
         Assert.Equal(id, (string?)fetched!["id"]);
     }
 
+    /// <summary>In web mode, in Lambda mode and in the published Native AOT bootstrap alike.</summary>
+    [Fact]
+    public async Task An_uploaded_photo_is_analysed_and_found_by_its_label()
+    {
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("rekognition", Timeout(120));
+        using var client = await SignedInClientAsync();
+        var photo = await File.ReadAllBytesAsync(Repository.PathOf("Tests", "Fixtures", "images", "astronaut.png"), Timeout(60));
+
+        var upload = await ApiCalls.UploadAsync(client, photo, "astronaut.png", "image/png", Timeout(120));
+
+        Assert.Equal(HttpStatusCode.Created, upload.Status);
+        var analysis = upload.Body!["analysis"]!;
+        Assert.Equal("Done", (string?)analysis["status"]);
+        Assert.Single(analysis["faces"]!.AsArray());
+        var found = JsonNode.Parse(await client.GetStringAsync(new Uri("/api/images?label=person", UriKind.Relative), Timeout(60)))!;
+        Assert.Equal(upload.Id, (string?)Assert.Single(found["items"]!.AsArray())!["id"]);
+    }
+
     [Fact]
     public async Task Several_files_in_one_request_become_several_images()
     {
