@@ -49,7 +49,8 @@ public sealed class ImageAnalyses(
     public async Task<ImageRecord?> RetryAsync(string owner, string id, bool force, CancellationToken cancellationToken)
     {
         var image = await metadata.GetAsync(owner, id, cancellationToken);
-        if (image is not { Status: ImageStatus.Ready })
+        // An unconfirmed upload is its uploader's to confirm (a write of ours would fail its confirmation) or the sweep's to discard.
+        if (image is not { Status: ImageStatus.Ready, ConfirmBy: null })
         {
             return null;
         }

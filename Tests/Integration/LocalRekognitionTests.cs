@@ -1,9 +1,6 @@
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
-using Amazon;
 using Amazon.Runtime;
-using Amazon.Runtime.Signing;
 using Aspire.Hosting.Testing;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.Tests.Support;
