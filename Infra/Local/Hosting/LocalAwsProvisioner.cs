@@ -39,6 +39,11 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
     {
         ArgumentNullException.ThrowIfNull(template);
         ArgumentNullException.ThrowIfNull(context);
+        foreach (var gap in TemplateCoverage.Gaps(template))
+        {
+            logger.LogWarning("{Gap}", gap);
+        }
+
         var buckets = new S3BucketApplier(s3, siteOrigins, logger);
         var tables = new DynamoDbTableApplier(dynamoDb, logger);
         var userPools = new CognitoApplier(cognito, logger);
