@@ -61,7 +61,9 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
     public const int AnalysisDueShards = 8;
     private string Table => options.Value.Table;
 
-    public static string PartitionKey(string owner) => $"USER#{owner}";
+    private const string UserPrefix = "USER#";
+
+    public static string PartitionKey(string owner) => UserPrefix + owner;
 
     public async Task<bool> TryCreateAsync(ImageRecord image, CancellationToken cancellationToken)
     {
@@ -197,7 +199,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
                 },
                 Limit = limit - due.Count,
             }, cancellationToken);
-            due.AddRange((response.Items ?? []).Select(i => (i["PK"].S["USER#".Length..], i["SK"].S[ImagePrefix.Length..])));
+            due.AddRange((response.Items ?? []).Select(i => (i["PK"].S[UserPrefix.Length..], i["SK"].S[ImagePrefix.Length..])));
         }
 
         return due;

@@ -391,6 +391,8 @@ public sealed class FakeLabelIndex : ILabelIndex
         {
             _entries.Add((owner, DynamoDbLabelIndex.KeyOf(label), id));
         }
+
+        return true;
     });
 
     public Task RemoveAsync(string owner, string id, IReadOnlyCollection<string> labels, CancellationToken cancellationToken) => Run(() =>
@@ -399,36 +401,28 @@ public sealed class FakeLabelIndex : ILabelIndex
         {
             _entries.Remove((owner, DynamoDbLabelIndex.KeyOf(label), id));
         }
+
+        return true;
     });
 
-    public Task<LabelPage> FindAsync(string owner, string label, int limit, string? cursor, CancellationToken cancellationToken)
-    {
-        LabelPage page = new([], null);
-        return Run(() => page = new LabelPage(
-            [.. _entries.Where(e => e.Owner == owner && e.Label == DynamoDbLabelIndex.KeyOf(label)).Select(e => e.Id).OrderDescending(StringComparer.Ordinal).Take(limit)], null))
-            .ContinueWith(_ => page, TaskScheduler.Default);
-    }
+    public Task<LabelPage> FindAsync(string owner, string label, int limit, string? cursor, CancellationToken cancellationToken) => Run(() => new LabelPage(
+        [.. _entries.Where(e => e.Owner == owner && e.Label == DynamoDbLabelIndex.KeyOf(label)).Select(e => e.Id).OrderDescending(StringComparer.Ordinal).Take(limit)], null));
 
-    public Task<IReadOnlyList<(string Label, int Images)>> SummarizeAsync(string owner, int maxEntries, CancellationToken cancellationToken)
-    {
-        IReadOnlyList<(string, int)> summary = [];
-        return Run(() => summary = [.. _entries.Where(e => e.Owner == owner).GroupBy(e => e.Label).Select(g => (g.Key, g.Count()))])
-            .ContinueWith(_ => summary, TaskScheduler.Default);
-    }
+    public Task<IReadOnlyList<(string Label, int Images)>> SummarizeAsync(string owner, int maxEntries, CancellationToken cancellationToken) =>
+        Run<IReadOnlyList<(string Label, int Images)>>(() => [.. _entries.Where(e => e.Owner == owner).GroupBy(e => e.Label).Select(g => (g.Key, g.Count()))]);
 
-    private Task Run(Action action)
+    // Down fails reads as well as writes.
+    private Task<T> Run<T>(Func<T> action)
     {
         if (Down)
         {
-            return Task.FromException(new HttpRequestException("label index: connection reset"));
+            return Task.FromException<T>(new HttpRequestException("label index: connection reset"));
         }
 
         lock (_lock)
         {
-            action();
+            return Task.FromResult(action());
         }
-
-        return Task.CompletedTask;
     }
 }
 
