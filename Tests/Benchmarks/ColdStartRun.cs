@@ -34,13 +34,13 @@ public static class ColdStartRun
         File.Delete(zip);
         using (var archive = ZipFile.Open(zip, ZipArchiveMode.Create))
         {
-            foreach (var file in Deployed(arm))
+            foreach (var file in LambdaBootstrap.DeployedFiles(arm))
             {
                 archive.CreateEntryFromFile(file, Path.GetRelativePath(arm, file), CompressionLevel.SmallestSize);
             }
         }
 
-        Console.WriteLine($"deployable zip (linux-arm64, Native AOT): {Mib(new FileInfo(zip).Length)} MiB zipped, {Mib(Deployed(arm).Sum(f => new FileInfo(f).Length))} MiB unzipped "
+        Console.WriteLine($"deployable zip (linux-arm64, Native AOT): {Mib(new FileInfo(zip).Length)} MiB zipped, {Mib(LambdaBootstrap.DeployedFiles(arm).Sum(f => new FileInfo(f).Length))} MiB unzipped "
             + $"(bootstrap {Mib(new FileInfo(Path.Combine(arm, "bootstrap")).Length)} MiB, libvips {Mib(new FileInfo(Path.Combine(arm, "libvips.so.42")).Length)} MiB)");
 
         await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(CancellationToken.None);
@@ -156,10 +156,6 @@ public static class ColdStartRun
     }
 
     /// <summary>What deploy.sh puts in the zip: everything but native symbols.</summary>
-    private static List<string> Deployed(string directory) =>
-        [.. Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".dbg", StringComparison.Ordinal)
-            && !f.EndsWith(".pdb", StringComparison.Ordinal) && !f.EndsWith(".staticwebassets.endpoints.json", StringComparison.Ordinal))];
-
     private static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();

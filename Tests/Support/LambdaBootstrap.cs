@@ -55,6 +55,11 @@ public sealed class LambdaBootstrap : IAsyncDisposable
     public static string[] PublishArguments(string rid, string output) =>
         ["publish", Repository.PathOf("ImageService", "ImageService.csproj"), "-c", "Release", "-r", rid, "-p:LambdaBootstrap=true", "-o", output, "-v", "quiet"];
 
+    /// <summary>The files of a publish folder that deploy.sh zips (debug symbols and the static-assets manifest left out).</summary>
+    public static List<string> DeployedFiles(string directory) =>
+        [.. Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".dbg", StringComparison.Ordinal)
+            && !f.EndsWith(".pdb", StringComparison.Ordinal) && !f.EndsWith(".staticwebassets.endpoints.json", StringComparison.Ordinal))];
+
     private static readonly Lazy<Task<string>> HostBootstrap = new(PublishHostBootstrapAsync);
 
     /// <summary>
@@ -98,51 +103,71 @@ public sealed class LambdaBootstrap : IAsyncDisposable
     }
 
     /// <summary>Starts the bootstrap in <paramref name="directory"/>; <paramref name="configured"/> false leaves out the storage settings.</summary>
-    public ProcessStartInfo StartInfo(string directory, bool configured = true)
+    public ProcessStartInfo StartInfo(string directory, bool configured = true) => StartInfo(directory, FunctionEnvironment(configured));
+
+    /// <summary>Starts the bootstrap in <paramref name="directory"/> against the emulators and provisioned resources of an AppHost.</summary>
+    public ProcessStartInfo StartInfo(string directory, Uri s3, Uri dynamoDb, ProvisionedEnvironment provisioned) =>
+        StartInfo(directory, FunctionEnvironment(s3, dynamoDb, provisioned));
+
+    private static ProcessStartInfo StartInfo(string directory, Dictionary<string, string> environment)
     {
         var start = new ProcessStartInfo(Path.Combine(directory, "bootstrap")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["AWS_LAMBDA_RUNTIME_API"] = RuntimeApi;
-        start.Environment["AWS_REGION"] = "us-east-1";
-        start.Environment["AWS_ACCESS_KEY_ID"] = "test";
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = "test";
-        start.Environment["Auth__Issuer"] = Issuer;
-        start.Environment["Auth__ClientId"] = ClientId;
-        start.Environment["Auth__AdminsGroup"] = "test-admins";
-        start.Environment["Media__KeyPairId"] = MediaKeyPair.KeyPairId;
-        start.Environment["Media__PrivateKey"] = MediaKeyPair.PrivateKeyPem;
-        start.Environment["Media__PathKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        start.Environment["MALLOC_ARENA_MAX"] = "2";
-        // No Rekognition here (the AppHost's AOT tests run the bootstrap with the local one).
-        start.Environment["Analysis__Enabled"] = "false";
-        // The telemetry of the template's function: Lambda's JSON logs, EMF metrics, spans to X-Ray's OTLP endpoint
-        // (here a stand-in on this server).
-        start.Environment["AWS_LAMBDA_LOG_FORMAT"] = "JSON";
-        start.Environment["AWS_LAMBDA_LOG_LEVEL"] = "INFO";
-        start.Environment["Telemetry__EmfNamespace"] = "imageaspire/test";
-        start.Environment["Telemetry__AwsTracesEndpoint"] = $"http://{RuntimeApi}/v1/traces";
-        if (configured)
+        foreach (var (name, value) in environment)
         {
-            start.Environment["Storage__OriginalsBucket"] = "originals";
-            start.Environment["Storage__RenditionsBucket"] = "renditions";
-            start.Environment["Storage__Table"] = "images";
+            start.Environment[name] = value;
         }
 
         return start;
     }
 
-    /// <summary>Starts the bootstrap in <paramref name="directory"/> against the emulators and provisioned resources of an AppHost.</summary>
-    public ProcessStartInfo StartInfo(string directory, Uri s3, Uri dynamoDb, ProvisionedEnvironment provisioned)
+    /// <summary>The function's environment, as the template gives it; <paramref name="configured"/> false leaves out the storage settings.</summary>
+    public Dictionary<string, string> FunctionEnvironment(bool configured = true)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["AWS_LAMBDA_RUNTIME_API"] = RuntimeApi,
+            ["AWS_REGION"] = "us-east-1",
+            ["AWS_ACCESS_KEY_ID"] = "test",
+            ["AWS_SECRET_ACCESS_KEY"] = "test",
+            ["Auth__Issuer"] = Issuer,
+            ["Auth__ClientId"] = ClientId,
+            ["Auth__AdminsGroup"] = "test-admins",
+            ["Media__KeyPairId"] = MediaKeyPair.KeyPairId,
+            ["Media__PrivateKey"] = MediaKeyPair.PrivateKeyPem,
+            ["Media__PathKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            ["MALLOC_ARENA_MAX"] = "2",
+            // No Rekognition here (the AppHost's AOT tests run the bootstrap with the local one).
+            ["Analysis__Enabled"] = "false",
+            // The telemetry of the template's function: Lambda's JSON logs, EMF metrics, spans to X-Ray's OTLP endpoint
+            // (here a stand-in on this server).
+            ["AWS_LAMBDA_LOG_FORMAT"] = "JSON",
+            ["AWS_LAMBDA_LOG_LEVEL"] = "INFO",
+            ["Telemetry__EmfNamespace"] = "imageaspire/test",
+            ["Telemetry__AwsTracesEndpoint"] = $"http://{RuntimeApi}/v1/traces",
+        };
+        if (configured)
+        {
+            environment["Storage__OriginalsBucket"] = "originals";
+            environment["Storage__RenditionsBucket"] = "renditions";
+            environment["Storage__Table"] = "images";
+        }
+
+        return environment;
+    }
+
+    /// <summary>The function's environment against the emulators and provisioned resources of an AppHost.</summary>
+    public Dictionary<string, string> FunctionEnvironment(Uri s3, Uri dynamoDb, ProvisionedEnvironment provisioned)
     {
         ArgumentNullException.ThrowIfNull(provisioned);
-        var start = StartInfo(directory);
-        start.Environment["AWS_ACCESS_KEY_ID"] = LocalAwsBackend.EmbeddedAccessKeyId;
-        start.Environment["AWS_SECRET_ACCESS_KEY"] = LocalAwsBackend.EmbeddedAccessKeyId;
-        start.Environment["AWS_ENDPOINT_URL_S3"] = s3.ToString();
-        start.Environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamoDb.ToString();
-        start.Environment["Storage__OriginalsBucket"] = provisioned["OriginalsBucketName"];
-        start.Environment["Storage__RenditionsBucket"] = provisioned["RenditionsBucketName"];
-        start.Environment["Storage__Table"] = provisioned["ImagesTableName"];
-        return start;
+        var environment = FunctionEnvironment();
+        environment["AWS_ACCESS_KEY_ID"] = LocalAwsBackend.EmbeddedAccessKeyId;
+        environment["AWS_SECRET_ACCESS_KEY"] = LocalAwsBackend.EmbeddedAccessKeyId;
+        environment["AWS_ENDPOINT_URL_S3"] = s3.ToString();
+        environment["AWS_ENDPOINT_URL_DYNAMODB"] = dynamoDb.ToString();
+        environment["Storage__OriginalsBucket"] = provisioned["OriginalsBucketName"];
+        environment["Storage__RenditionsBucket"] = provisioned["RenditionsBucketName"];
+        environment["Storage__Table"] = provisioned["ImagesTableName"];
+        return environment;
     }
 
     /// <summary>Queues a direct upload of one JPEG (<c>POST /api/images</c>, multipart) by the user of <paramref name="claims"/>.</summary>
