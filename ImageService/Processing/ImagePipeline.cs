@@ -73,6 +73,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
 
     static NetVipsImagePipeline()
     {
+        ShippedFontConfiguration.UseWhereTheSystemHasNone();
         // Operation cache off: every image is new, and cached operations would hold decoded pixels.
         Cache.Max = 0;
         Cache.MaxMem = 0;
