@@ -62,8 +62,23 @@ public sealed class ImageAnalyses(
         }
 
         var previous = image.Analysis;
-        var analysis = previous is { Status: AnalysisStatus.Done } && !force
-            ? previous // only its label entries are missing
+        var onlyEntriesMissing = previous is { Status: AnalysisStatus.Done } && !force;
+        if (!force && !onlyEntriesMissing)
+        {
+            // Claimed before Rekognition is called (it bills each call): of two sweeps that found the image due, one
+            // wins this write and the other leaves it. A claim whose process dies lapses, and the image is due again.
+            var claimed = await metadata.TryUpdateAsync(image with { AnalysisDueAt = time.GetUtcNow() + ClaimLease }, image.Version, cancellationToken);
+            if (claimed is null)
+            {
+                logger.LogInformation("Image {ImageId} changed before its analysis was retried (another try claimed it, or it was deleted)", id);
+                return await metadata.GetAsync(owner, id, cancellationToken) is { Status: ImageStatus.Ready } current ? current : null;
+            }
+
+            image = claimed;
+        }
+
+        var analysis = onlyEntriesMissing
+            ? previous! // only its label entries are missing
             : await AnalyzeStoredAsync(image, cancellationToken) with { Attempts = (previous?.Attempts ?? 0) + 1 };
         var recorded = await RecordAsync(image, analysis, cancellationToken);
         var stored = await metadata.TryUpdateAsync(recorded, image.Version, cancellationToken);
@@ -86,6 +101,9 @@ public sealed class ImageAnalyses(
         logger.LogInformation("Analysis of image {ImageId} retried (try {Attempt}): {Status}", id, analysis.Attempts, analysis.Status);
         return stored;
     }
+
+    /// <summary>How long a sweep's claim on a due image holds: Rekognition's time, and storage's longest wait, after it.</summary>
+    private TimeSpan ClaimLease => options.Value.Timeout + storage.Value.Deadlines.WorstAnswer;
 
     /// <summary>Retries the analyses that are due now, at most <paramref name="limit"/>; returns how many were stored.</summary>
     public async Task<int> RetryDueAsync(int limit, CancellationToken cancellationToken)

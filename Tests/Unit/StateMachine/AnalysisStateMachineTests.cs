@@ -83,6 +83,57 @@ public sealed class AnalysisStateMachineTests
     }
 
     [Fact]
+    public async Task Of_two_sweeps_that_find_an_image_due_one_calls_Rekognition_and_a_claim_whose_sweep_died_lapses()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Throttled);
+        var image = await h.Direct.UploadAsync(Harness.Owner, "cat.jpg", FakePipeline.Good, Harness.Token);
+        h.Time.Advance(Harness.AnalysisSettings.RetryDelay);
+        var twinRan = false;
+        var twinRetried = -1;
+        h.Analyzer.Answer = async (_, _) =>
+        {
+            // Another sandbox's sweep runs while this one waits for Rekognition.
+            if (!twinRan)
+            {
+                twinRan = true;
+                twinRetried = await h.Analyses.RetryDueAsync(10, Harness.Token);
+            }
+
+            return Cat;
+        };
+
+        Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+
+        Assert.Equal(2, h.Analyzer.Calls); // the upload's and one retry's
+        Assert.Equal(0, twinRetried);
+        Assert.Equal(AnalysisStatus.Done, h.Metadata.Peek(Harness.Owner, image.Id)!.Analysis!.Status);
+
+        // A sweep that claims and dies (its Rekognition call never returns): the image is due again once the claim lapses.
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Throttled);
+        var other = await h.Direct.UploadAsync(Harness.Owner, "dog.jpg", FakePipeline.Good, Harness.Token);
+        h.Time.Advance(Harness.AnalysisSettings.RetryDelay);
+        using (var dies = new CancellationTokenSource())
+        {
+            h.Analyzer.Answer = async (_, cancellationToken) =>
+            {
+                await dies.CancelAsync();
+                cancellationToken.ThrowIfCancellationRequested();
+                return Cat;
+            };
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.Analyses.RetryDueAsync(10, dies.Token));
+        }
+
+        var claimedUntil = h.Metadata.Peek(Harness.Owner, other.Id)!.AnalysisDueAt!.Value;
+        Assert.True(claimedUntil > h.Time.GetUtcNow());
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+        Assert.Equal(0, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        h.Time.Advance(claimedUntil - h.Time.GetUtcNow());
+        Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        Assert.Equal(AnalysisStatus.Done, h.Metadata.Peek(Harness.Owner, other.Id)!.Analysis!.Status);
+    }
+
+    [Fact]
     public async Task A_refused_image_is_not_tried_again()
     {
         using var h = new Harness();
