@@ -4,7 +4,7 @@
 # .NET loads at start. Lambda's provided.al2023 has those too; nothing else is added. Downloaded with apt (the arm64
 # architecture must be known to dpkg: .ci/run adds it), unpacked into $1, once.
 set -euo pipefail
-out=${1:?usage: fetch-packages.sh <directory>}
+out=$(realpath -m "${1:?usage: fetch-packages.sh <directory>}")
 [ -f "$out/ready" ] && exit 0
 rm -rf "$out" && mkdir -p "$out/debs" "$out/root" "$out/kernel"
 cd "$out/debs"

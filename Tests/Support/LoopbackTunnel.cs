@@ -13,7 +13,7 @@ namespace ImageAspire.Tests.Support;
 /// the tests, which is why it depends on nothing but the BCL.
 /// </summary>
 /// <remarks>
-/// A frame is a type byte, a little-endian stream number and payload length, then the payload: <c>Open</c> (the
+/// Only one side accepts, so only that side numbers streams. A frame is a type byte, a little-endian stream number and payload length, then the payload: <c>Open</c> (the
 /// port), <c>Data</c>, or <c>Close</c> (the sender sends no more on that stream). Each stream's incoming data is
 /// queued and written by its own task, so a connection whose reader is slow never stalls the others.
 /// </remarks>
@@ -70,9 +70,9 @@ public sealed class LoopbackTunnel(Stream transport) : IAsyncDisposable
                 }
             }
         }
-        catch (Exception exception) when (exception is EndOfStreamException or OperationCanceledException or IOException)
+        catch (Exception exception) when (exception is EndOfStreamException or OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
-            // The transport ended: every connection it carried ends with it.
+            // The transport ended (or was closed under the read): every connection it carried ends with it.
             foreach (var connection in _connections.Values)
             {
                 connection.Socket?.Dispose();
