@@ -184,6 +184,63 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     }
 
     [Fact]
+    public async Task An_object_being_put_is_neither_listed_nor_readable_until_its_put_has_finished()
+    {
+        var bucket = fixture.Environment["OriginalsBucketName"];
+        var key = $"tests/atomic-{Guid.NewGuid():N}.bin";
+        var data = RandomNumberGenerator.GetBytes(2 * 1024 * 1024);
+        var url = fixture.S3.GetPreSignedURL(new GetPreSignedUrlRequest
+        {
+            BucketName = bucket,
+            Key = key,
+            Verb = HttpVerb.PUT,
+            Expires = DateTime.UtcNow.AddMinutes(5),
+            Protocol = Protocol.HTTP,
+        });
+        var halfSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var http = new HttpClient();
+        using var body = new HeldBody(data, halfSent, resume);
+        var put = http.PutAsync(new Uri(url), body, Timeout(120));
+
+        // Half the bytes are with the emulator: as in S3, the key does not exist yet.
+        await halfSent.Task.WaitAsync(Timeout(60));
+        await Task.Delay(500, Timeout(10));
+        Assert.DoesNotContain(key, await fixture.ListKeysAsync(bucket, "tests/atomic-", Timeout(60)));
+        var early = await Assert.ThrowsAsync<NoSuchKeyException>(() => fixture.S3.GetObjectAsync(bucket, key, Timeout(60)));
+        Assert.Equal(HttpStatusCode.NotFound, early.StatusCode);
+
+        resume.SetResult();
+        using (var response = await put)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // Once the PUT has answered, a listing and a read see all of it.
+        Assert.Contains(key, await fixture.ListKeysAsync(bucket, "tests/atomic-", Timeout(60)));
+        Assert.Equal(SHA256.HashData(data), await ReadHashAsync(bucket, key));
+    }
+
+    /// <summary>A request body that sends its first half, then waits to be let go.</summary>
+    private sealed class HeldBody(byte[] data, TaskCompletionSource halfSent, TaskCompletionSource resume) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(data.AsMemory(0, data.Length / 2));
+            await stream.FlushAsync();
+            halfSent.TrySetResult();
+            await resume.Task;
+            await stream.WriteAsync(data.AsMemory(data.Length / 2));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = data.Length;
+            return true;
+        }
+    }
+
+    [Fact]
     public async Task The_s3_emulator_checks_signatures_as_s3_does()
     {
         var bucket = fixture.Environment["OriginalsBucketName"];

@@ -8,15 +8,20 @@
 //    client write another key, content type or size than it was signed for. The front checks SigV4
 //    (presigned query and Authorization header) against s3rver's own key pairs, as S3 does;
 //  - s3rver ignores conditional writes; a PUT with "If-None-Match: *" over an existing object gets
-//    412 here as from S3 (checked, then written: unlike S3, two racing PUTs may both pass).
+//    412 here as from S3 (checked, then written: unlike S3, two racing PUTs may both pass);
+//  - s3rver writes an object in place and answers before the file is flushed, so a listing shows a
+//    key whose bytes are still arriving and a GET right after the PUT's answer can read it short. A
+//    PUT here is atomic, as in S3 (atomicPutObject below).
 // Environment: PORT, S3_DATA_DIR, S3_EVENT_WEBHOOK_URL, S3_EVENT_WEBHOOK_SECRET (sent in the
 // S3_EVENT_WEBHOOK_HEADER header), S3_EVENT_BUCKETS, S3_VERBOSE.
 'use strict';
 const http = require('node:http');
-const { Transform } = require('node:stream');
+const { Readable, Transform } = require('node:stream');
+const { pipeline } = require('node:stream/promises');
 const sigv4 = require('./sigv4');
 const S3rver = require('s3rver');
 const AWSAccount = require('s3rver/lib/models/account');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
 
 const port = Number(process.env.PORT || 4569);
 const directory = process.env.S3_DATA_DIR || require('node:path').join(process.cwd(), '.data', 's3');
@@ -27,6 +32,40 @@ if (webhookUrl && !webhookHeader) throw new Error('S3_EVENT_WEBHOOK_HEADER is re
 // Like a bucket notification configuration: only these buckets' events are delivered (all when unset).
 const eventBuckets = (process.env.S3_EVENT_BUCKETS || '').split(',').map(b => b.trim()).filter(Boolean);
 require('node:fs').mkdirSync(directory, { recursive: true });
+
+/**
+ * s3rver's putObject, made atomic: the bytes go to a temporary name (listings only take names ending in the object
+ * suffix), are flushed and closed, the metadata is written, and only then is the file renamed onto the key. A reader
+ * sees the whole new object or none of it; an overwrite shows the new metadata with the old bytes for the moment
+ * between the two writes.
+ */
+async function atomicPutObject(object) {
+  const fs = require('node:fs');
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fs.promises.mkdir(require('node:path').dirname(objectPath), { recursive: true });
+  const temporary = `${objectPath}.${process.pid}-${require('node:crypto').randomBytes(6).toString('hex')}.partial`;
+  const md5 = require('node:crypto').createHash('md5');
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk, encoding, callback) {
+      md5.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  try {
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    await pipeline(source, measure, fs.createWriteStream(temporary));
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    await fs.promises.rename(temporary, objectPath);
+    return { size, md5: digest };
+  } catch (err) {
+    await fs.promises.rm(temporary, { force: true });
+    throw err;
+  }
+}
+FilesystemStore.prototype.putObject = atomicPutObject;
 
 /** Decodes an aws-chunked body: "<hex>[;chunk-signature=..]\r\n<data>\r\n" ... "0..\r\n<trailers>\r\n". */
 class AwsChunkedDecoder extends Transform {
