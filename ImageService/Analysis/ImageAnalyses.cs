@@ -71,7 +71,7 @@ public sealed class ImageAnalyses(
             if (claimed is null)
             {
                 logger.LogInformation("Image {ImageId} changed before its analysis was retried (another try claimed it, or it was deleted)", id);
-                return await metadata.GetAsync(owner, id, cancellationToken) is { Status: ImageStatus.Ready } current ? current : null;
+                return await ReadyOrNullAsync(owner, id, cancellationToken);
             }
 
             image = claimed;
@@ -87,7 +87,7 @@ public sealed class ImageAnalyses(
             // Changed meanwhile (deleted, or another try won): what it reads now stands. Entries written for it show
             // nothing unless the item carries their label.
             logger.LogInformation("Image {ImageId} changed while its analysis was retried; the retry was not stored", id);
-            return await metadata.GetAsync(owner, id, cancellationToken) is { Status: ImageStatus.Ready } current ? current : null;
+            return await ReadyOrNullAsync(owner, id, cancellationToken);
         }
 
         var dropped = (previous?.LabelNames() ?? []).Except(analysis.LabelNames(), StringComparer.OrdinalIgnoreCase).ToList();
@@ -101,6 +101,10 @@ public sealed class ImageAnalyses(
         logger.LogInformation("Analysis of image {ImageId} retried (try {Attempt}): {Status}", id, analysis.Attempts, analysis.Status);
         return stored;
     }
+
+    /// <summary>What the image reads now, after a conditional write of the retry lost: null once it is no longer processed.</summary>
+    private async Task<ImageRecord?> ReadyOrNullAsync(string owner, string id, CancellationToken cancellationToken) =>
+        await metadata.GetAsync(owner, id, cancellationToken) is { Status: ImageStatus.Ready } current ? current : null;
 
     /// <summary>How long a sweep's claim on a due image holds: Rekognition's time, and storage's longest wait, after it.</summary>
     private TimeSpan ClaimLease => options.Value.Timeout + storage.Value.Deadlines.WorstAnswer;
