@@ -15,7 +15,10 @@
 // Environment: PORT, S3_DATA_DIR, S3_EVENT_WEBHOOK_URL, S3_EVENT_WEBHOOK_SECRET (sent in the
 // S3_EVENT_WEBHOOK_HEADER header), S3_EVENT_BUCKETS, S3_VERBOSE.
 'use strict';
+const crypto = require('node:crypto');
+const fs = require('node:fs');
 const http = require('node:http');
+const { dirname, join } = require('node:path');
 const { Readable, Transform } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
 const sigv4 = require('./sigv4');
@@ -24,14 +27,14 @@ const AWSAccount = require('s3rver/lib/models/account');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
 
 const port = Number(process.env.PORT || 4569);
-const directory = process.env.S3_DATA_DIR || require('node:path').join(process.cwd(), '.data', 's3');
+const directory = process.env.S3_DATA_DIR || join(process.cwd(), '.data', 's3');
 const webhookUrl = process.env.S3_EVENT_WEBHOOK_URL || '';
 const webhookSecret = process.env.S3_EVENT_WEBHOOK_SECRET || '';
 const webhookHeader = process.env.S3_EVENT_WEBHOOK_HEADER || '';
 if (webhookUrl && !webhookHeader) throw new Error('S3_EVENT_WEBHOOK_HEADER is required with S3_EVENT_WEBHOOK_URL');
 // Like a bucket notification configuration: only these buckets' events are delivered (all when unset).
 const eventBuckets = (process.env.S3_EVENT_BUCKETS || '').split(',').map(b => b.trim()).filter(Boolean);
-require('node:fs').mkdirSync(directory, { recursive: true });
+fs.mkdirSync(directory, { recursive: true });
 
 /**
  * s3rver's putObject, made atomic: the bytes go to a temporary name (listings only take names ending in the object
@@ -40,11 +43,10 @@ require('node:fs').mkdirSync(directory, { recursive: true });
  * between the two writes.
  */
 async function atomicPutObject(object) {
-  const fs = require('node:fs');
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
-  await fs.promises.mkdir(require('node:path').dirname(objectPath), { recursive: true });
-  const temporary = `${objectPath}.${process.pid}-${require('node:crypto').randomBytes(6).toString('hex')}.partial`;
-  const md5 = require('node:crypto').createHash('md5');
+  await fs.promises.mkdir(dirname(objectPath), { recursive: true });
+  const temporary = `${objectPath}.${process.pid}-${crypto.randomBytes(6).toString('hex')}.partial`;
+  const md5 = crypto.createHash('md5');
   let size = 0;
   const measure = new Transform({
     transform(chunk, encoding, callback) {
