@@ -495,13 +495,7 @@ public sealed class HardeningTests(AppHostFixture fixture)
         return JsonNode.Parse(body)!.AsObject();
     }
 
-    private async Task<byte[]> ReadRenditionAsync(string url)
-    {
-        using var response = await fixture.S3.GetObjectAsync(fixture.Environment["RenditionsBucketName"], "renditions/" + url["/media/".Length..], Timeout());
-        using var buffer = new MemoryStream();
-        await response.ResponseStream.CopyToAsync(buffer, Timeout());
-        return buffer.ToArray();
-    }
+    private Task<byte[]> ReadRenditionAsync(string url) => fixture.ReadRenditionAsync("renditions/" + url["/media/".Length..], Timeout());
 
     private static async Task<JsonObject> CreateUploadAsync(HttpClient client, string fileName, string contentType, long size)
     {

@@ -118,13 +118,12 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
             var dynamoDb = fixture.App.GetEndpoint("dynamodb", "http");
             var environment = lambda.FunctionEnvironment(s3, dynamoDb, fixture.Environment);
             environment["Media__PathKey"] = fixture.MediaEnvironment["Media__PathKey"];
-            var runtimePort = int.Parse(lambda.RuntimeApi.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
 
             // Queued before the machine boots, as Lambda queues the invocation that causes a cold start.
             var health = lambda.InvokeAsync("/health", null, TimeSpan.FromMinutes(2), cancellationToken);
             var stopwatch = Stopwatch.StartNew();
             await using var machine = await Arm64Machine.BootAsync(
-                tunnel, LambdaBootstrap.DeployedFiles(output), output, environment, [runtimePort, s3.Port, dynamoDb.Port], cancellationToken);
+                tunnel, output, environment, [lambda.RuntimeApiPort, s3.Port, dynamoDb.Port], cancellationToken);
             try
             {
                 var healthResult = await health;
@@ -151,7 +150,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
                 Assert.Equal(6, item.Renditions.Count);
                 foreach (var rendition in item.Renditions)
                 {
-                    using var decoded = NetVips.Image.NewFromBuffer(await StoredRenditionAsync(rendition.Key, cancellationToken));
+                    using var decoded = NetVips.Image.NewFromBuffer(await fixture.ReadRenditionAsync(rendition.Key, cancellationToken));
                     Assert.Equal((rendition.Width, rendition.Height), (decoded.Width, decoded.Height));
                     // The fitted ones upright (the 600x400 photo turned by its orientation tag); the private field gone.
                     Assert.True(decoded.Width == decoded.Height || decoded.Height > decoded.Width, $"{rendition.Name} is {decoded.Width}x{decoded.Height}: not turned upright");
@@ -169,7 +168,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
                 }
 
                 var blackItem = Assert.Single(await StoredImages.LiveItemsAsync(fixture, sub, cancellationToken), i => i.Width == 1600);
-                using var large = NetVips.Image.NewFromBuffer(await StoredRenditionAsync(blackItem.Renditions.First(r => r.Name == "large").Key, cancellationToken));
+                using var large = NetVips.Image.NewFromBuffer(await fixture.ReadRenditionAsync(blackItem.Renditions.First(r => r.Name == "large").Key, cancellationToken));
                 using var corner = large.Crop(large.Width * 3 / 4, large.Height * 7 / 8, large.Width / 4, large.Height / 8);
                 using var opposite = large.Crop(0, 0, large.Width / 4, large.Height / 8);
                 Assert.True(corner.Max() > 80 && opposite.Max() < 20, $"no watermark drawn (corner max {corner.Max()}, opposite max {opposite.Max()})");
@@ -195,14 +194,6 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
                 }
             }
         }
-    }
-
-    private async Task<byte[]> StoredRenditionAsync(string key, CancellationToken cancellationToken)
-    {
-        using var stored = await fixture.S3.GetObjectAsync(fixture.Environment["RenditionsBucketName"], key, cancellationToken);
-        using var bytes = new MemoryStream();
-        await stored.ResponseStream.CopyToAsync(bytes, cancellationToken);
-        return bytes.ToArray();
     }
 
     private static byte[] SidewaysPhoto()

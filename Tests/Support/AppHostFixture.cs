@@ -155,6 +155,15 @@ public class AppHostFixture : IAsyncLifetime
     }
 
     /// <summary>Every key under a prefix of a local bucket, following continuation tokens.</summary>
+    /// <summary>The bytes of a stored rendition, read from the renditions bucket.</summary>
+    public async Task<byte[]> ReadRenditionAsync(string key, CancellationToken cancellationToken)
+    {
+        using var stored = await S3.GetObjectAsync(Environment["RenditionsBucketName"], key, cancellationToken);
+        using var buffer = new MemoryStream();
+        await stored.ResponseStream.CopyToAsync(buffer, cancellationToken);
+        return buffer.ToArray();
+    }
+
     public async Task<List<string>> ListKeysAsync(string bucket, string prefix, CancellationToken cancellationToken)
     {
         var keys = new List<string>();

@@ -67,11 +67,12 @@ public sealed class Arm64Machine : IAsyncDisposable
     }
 
     /// <summary>
-    /// Boots the machine with <paramref name="taskFiles"/> as <c>/var/task</c> and <paramref name="environment"/> as the
-    /// bootstrap's environment; the guest's loopback <paramref name="ports"/> reach this machine's.
+    /// Boots the machine with the files of <paramref name="published"/> that deploy as <c>/var/task</c> and
+    /// <paramref name="environment"/> as the bootstrap's environment; the guest's loopback <paramref name="ports"/> reach
+    /// this machine's.
     /// </summary>
     public static async Task<Arm64Machine> BootAsync(
-        string tunnel, IEnumerable<string> taskFiles, string taskRoot, IReadOnlyDictionary<string, string> environment, IReadOnlyCollection<int> ports,
+        string tunnel, string published, IReadOnlyDictionary<string, string> environment, IReadOnlyCollection<int> ports,
         CancellationToken cancellationToken)
     {
         var qemuPath = Array.Find(["/usr/bin/qemu-system-aarch64", "/usr/local/bin/qemu-system-aarch64"], File.Exists)
@@ -98,9 +99,9 @@ public sealed class Arm64Machine : IAsyncDisposable
                 ["LD_LIBRARY_PATH"] = "/var/task:/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu",
             };
             archive.AddText("/etc/function.env", string.Concat(variables.Select(v => $"export {v.Key}='{v.Value.Replace("'", "'\\''", StringComparison.Ordinal)}'\n")));
-            foreach (var file in taskFiles)
+            foreach (var file in LambdaBootstrap.DeployedFiles(published))
             {
-                var relative = Path.GetRelativePath(taskRoot, file).Replace('\\', '/');
+                var relative = Path.GetRelativePath(published, file).Replace('\\', '/');
                 var parent = Path.GetDirectoryName(relative);
                 if (!string.IsNullOrEmpty(parent))
                 {
@@ -151,23 +152,9 @@ public sealed class Arm64Machine : IAsyncDisposable
         }
 
         machine._tunnel = new LoopbackTunnel(new NetworkStream(machine._port, ownsSocket: false));
-        machine._tunnelRun = machine._tunnel.RunAsync(ConnectLoopbackAsync, CancellationToken.None);
+        machine._tunnelRun = machine._tunnel.RunAsync(
+            (port, connecting) => LoopbackTunnel.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), connecting), CancellationToken.None);
         return machine;
-    }
-
-    private static async Task<Socket> ConnectLoopbackAsync(int port, CancellationToken cancellationToken)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     private void Append(string? line)

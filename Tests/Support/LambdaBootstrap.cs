@@ -31,6 +31,7 @@ public sealed class LambdaBootstrap : IAsyncDisposable
         TraceExports = traceExports;
         Function = function;
         RuntimeApi = $"{address.Host}:{address.Port}";
+        RuntimeApiPort = address.Port;
     }
 
     public LocalLambdaFunction Function { get; }
@@ -46,6 +47,9 @@ public sealed class LambdaBootstrap : IAsyncDisposable
 
     /// <summary>host:port, as <c>AWS_LAMBDA_RUNTIME_API</c> gives it.</summary>
     public string RuntimeApi { get; }
+
+    /// <summary>The Runtime API's port (on the loopback).</summary>
+    public int RuntimeApiPort { get; }
 
     /// <summary>This machine's runtime identifier (the artifact must run here).</summary>
     public static string HostRid =>

@@ -80,6 +80,22 @@ public sealed class LoopbackTunnel(Stream transport) : IAsyncDisposable
         }
     }
 
+    /// <summary>A TCP connection to <paramref name="target"/>, for the side that connects what the other side opens.</summary>
+    public static async Task<Socket> ConnectAsync(IPEndPoint target, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(target, cancellationToken);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Accepts connections on <paramref name="listener"/> and carries each over the tunnel, announced with its port.</summary>
     public async Task AcceptAsync(Socket listener, CancellationToken cancellationToken)
     {

@@ -17,14 +17,13 @@ public sealed class LoopbackTunnelTests
         var cancellationToken = TestContext.Current.CancellationToken;
         using var echo = Listen();
         var serving = ServeEchoAsync(echo, cancellationToken);
-        await using var pair = await TunnelPair.StartAsync(cancellationToken);
-        using var entry = pair.ListenOnGuestSide((IPEndPoint)echo.LocalEndPoint!, out var entryPort);
+        await using var pair = await TunnelPair.StartAsync((IPEndPoint)echo.LocalEndPoint!, cancellationToken);
 
         var payloads = Enumerable.Range(0, 16).Select(_ => RandomNumberGenerator.GetBytes(300 * 1024)).ToList();
         var echoed = await Task.WhenAll(payloads.Select(async payload =>
         {
             using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, entryPort), cancellationToken);
+            await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, pair.EntryPort), cancellationToken);
             var sending = SendThenShutdownAsync(client, payload, cancellationToken);
             var received = await ReceiveToEndAsync(client, cancellationToken);
             await sending;
@@ -36,7 +35,7 @@ public sealed class LoopbackTunnelTests
             Assert.Equal(payloads[i], echoed[i]);
         }
 
-        Assert.Equal(payloads.Count, pair.Host.OpenedByPort[entryPort]);
+        Assert.Equal(payloads.Count, pair.Host.OpenedByPort[pair.EntryPort]);
         echo.Dispose();
         await serving.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
@@ -52,10 +51,9 @@ public sealed class LoopbackTunnelTests
             closedPort = ((IPEndPoint)probe.LocalEndPoint!).Port;
         }
 
-        await using var pair = await TunnelPair.StartAsync(cancellationToken);
-        using var entry = pair.ListenOnGuestSide(new IPEndPoint(IPAddress.Loopback, closedPort), out var entryPort);
+        await using var pair = await TunnelPair.StartAsync(new IPEndPoint(IPAddress.Loopback, closedPort), cancellationToken);
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, entryPort), cancellationToken);
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, pair.EntryPort), cancellationToken);
 
         var received = await ReceiveToEndAsync(client, cancellationToken).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
 
@@ -118,13 +116,15 @@ public sealed class LoopbackTunnelTests
     }
 
     /// <summary>
-    /// The guest's end and the host's end joined by a Unix socket, as qemu joins them. The guest's listener here gets a
-    /// port of its own and is told which host port to open (the real guest listens on the host's port numbers).
+    /// The guest's end and the host's end joined by a Unix socket, as qemu joins them. The guest's end listens on a port
+    /// of its own (<see cref="EntryPort"/>) and the host's end connects what it announces to the target (the real
+    /// guest listens on the host's port numbers).
     /// </summary>
     private sealed class TunnelPair : IAsyncDisposable
     {
         private readonly Socket _guestSocket;
         private readonly Socket _hostSocket;
+        private readonly Socket _entry = Listen();
         private readonly CancellationTokenSource _stopping = new();
         private readonly List<Task> _running = [];
 
@@ -140,7 +140,9 @@ public sealed class LoopbackTunnelTests
 
         public LoopbackTunnel Host { get; }
 
-        public static async Task<TunnelPair> StartAsync(CancellationToken cancellationToken)
+        public int EntryPort => ((IPEndPoint)_entry.LocalEndPoint!).Port;
+
+        public static async Task<TunnelPair> StartAsync(IPEndPoint target, CancellationToken cancellationToken)
         {
             var path = Path.Combine(Path.GetTempPath(), $"tunnel-{Guid.NewGuid():N}.sock");
             using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -152,29 +154,15 @@ public sealed class LoopbackTunnelTests
             File.Delete(path);
             var pair = new TunnelPair(guest, host);
             pair._running.Add(pair.Guest.RunAsync(connectOpened: null, pair._stopping.Token));
+            pair._running.Add(pair.Host.RunAsync((_, connecting) => LoopbackTunnel.ConnectAsync(target, connecting), pair._stopping.Token));
+            pair._running.Add(pair.Guest.AcceptAsync(pair._entry, pair._stopping.Token));
             return pair;
-        }
-
-        /// <summary>A guest-side listener whose connections the host connects to <paramref name="target"/>.</summary>
-        public Socket ListenOnGuestSide(IPEndPoint target, out int port)
-        {
-            var listener = Listen();
-            port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-            _running.Add(Host.RunAsync(
-                async (opened, cancellationToken) =>
-                {
-                    var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                    await socket.ConnectAsync(target, cancellationToken);
-                    return socket;
-                },
-                _stopping.Token));
-            _running.Add(Guest.AcceptAsync(listener, _stopping.Token));
-            return listener;
         }
 
         public async ValueTask DisposeAsync()
         {
             await _stopping.CancelAsync();
+            _entry.Dispose();
             _guestSocket.Dispose();
             _hostSocket.Dispose();
             await Task.WhenAll(_running.Select(t => t.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default)));
