@@ -11,6 +11,8 @@ namespace ImageAspire.ImageService.Analysis;
 /// <item>A live image whose analysis is <c>Done</c> has a label entry for each of its labels and their parents, or it
 /// is due (<see cref="ImageRecord.AnalysisDueAt"/> set), so the sweep writes them.</item>
 /// <item>An image whose analysis failed in a way another try may not repeat, with tries left, is due.</item>
+/// <item>An image whose analysis is <c>Pending</c> (its upload was answered first) is due once the analysis still running
+/// for it has had its time: that run stores it (<see cref="CompleteAsync"/>), or, if its process died, the sweep.</item>
 /// <item>A label entry never shows an image by itself: a reader checks the item (<see cref="ImageLibrary"/>). Entries
 /// are written before the item that names them and removed after it stops naming them, so a lost or late write
 /// leaves at most an entry that shows nothing.</item>
@@ -40,6 +42,23 @@ public sealed class ImageAnalyses(
         ArgumentNullException.ThrowIfNull(analysis);
         var indexed = analysis.Status != AnalysisStatus.Done || await TryIndexAsync(image, analysis, cancellationToken);
         return image with { Analysis = analysis, AnalysisDueAt = DueAt(analysis, indexed) };
+    }
+
+    /// <summary>
+    /// Stores the analysis that ended after its upload was answered (the image reads <c>Pending</c> until then), with
+    /// a write conditional on the version confirmed: an image deleted or analysed again meanwhile keeps what it has.
+    /// Null when that write lost.
+    /// </summary>
+    public async Task<ImageRecord?> CompleteAsync(ImageRecord image, ImageAnalysis analysis, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var stored = await metadata.TryUpdateAsync(await RecordAsync(image, analysis, cancellationToken), image.Version, cancellationToken);
+        if (stored is null)
+        {
+            logger.LogInformation("Image {ImageId} changed before its analysis ended (deleted, or analysed again); what it has stands", image.Id);
+        }
+
+        return stored;
     }
 
     /// <summary>
@@ -151,7 +170,7 @@ public sealed class ImageAnalyses(
             return ImageAnalysis.Failed(ex.Message);
         }
 
-        return await analyzer.AnalyzeAsync(jpeg, current.AnalysisOrDefault, cancellationToken);
+        return await analyzer.Start(jpeg, current.AnalysisOrDefault, cancellationToken).Analysis;
     }
 
     private async Task<bool> TryIndexAsync(ImageRecord image, ImageAnalysis analysis, CancellationToken cancellationToken)
@@ -168,11 +187,15 @@ public sealed class ImageAnalyses(
         }
     }
 
-    /// <summary>Label entries missing: soon. A retryable failure: later each time (the delay doubles). Otherwise never.</summary>
+    /// <summary>
+    /// Still running: once it has had its time. Label entries missing: soon. A retryable failure: later each time (the
+    /// delay doubles). Otherwise never.
+    /// </summary>
     private DateTimeOffset? DueAt(ImageAnalysis analysis, bool indexed)
     {
         var delay = options.Value.RetryDelay;
-        return !indexed ? time.GetUtcNow() + delay
+        return analysis.Status == AnalysisStatus.Pending ? time.GetUtcNow() + ClaimLease
+            : !indexed ? time.GetUtcNow() + delay
             : analysis.ShouldRetry ? time.GetUtcNow() + (delay * Math.Pow(2, Math.Max(0, analysis.Attempts - 1)))
             : null;
     }

@@ -5,7 +5,7 @@ namespace ImageAspire.ImageService.Analysis;
 [JsonConverter(typeof(JsonStringEnumConverter<AnalysisStatus>))]
 public enum AnalysisStatus
 {
-    /// <summary>Not analysed yet (an upload still waiting for its object, or an analysis to be retried).</summary>
+    /// <summary>Not analysed yet: the upload was answered before its analysis ended, which is stored when it does (the image is due meanwhile).</summary>
     Pending,
 
     Done,
@@ -55,7 +55,7 @@ public sealed record ImageAnalysis(
 
     public static ImageAnalysis Off { get; } = new(AnalysisStatus.Off, [], [], [], false, null, null);
 
-    public static ImageAnalysis Pending { get; } = new(AnalysisStatus.Pending, [], [], [], false, null, null);
+    public static ImageAnalysis Pending { get; } = new(AnalysisStatus.Pending, [], [], [], false, null, null) { Attempts = 0 };
 
     public static ImageAnalysis Failed(string error, bool retryable = false) => new(AnalysisStatus.Failed, [], [], [], false, null, error) { Retryable = retryable };
 

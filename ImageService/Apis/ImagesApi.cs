@@ -53,7 +53,8 @@ public static class ImagesApi
         }
 
         var owner = user.Owner();
-        var stored = new List<ImageRecord>(files.Count);
+        var stored = new List<StoredUpload>(files.Count);
+        var confirmed = new List<ImageRecord>(files.Count);
         try
         {
             foreach (var file in files)
@@ -74,19 +75,19 @@ public static class ImagesApi
             }
 
             // Confirmed only once every file is stored: until then none of them is shown.
-            for (var i = 0; i < stored.Count; i++)
+            foreach (var upload in stored)
             {
-                stored[i] = await uploads.ConfirmAsync(stored[i]);
+                confirmed.Add(await uploads.ConfirmAsync(upload));
             }
         }
         catch
         {
             // All or nothing; the exception is answered by ApiExceptionHandler.
-            await uploads.RollBackAsync(owner, stored);
+            await uploads.RollBackAsync(owner, [.. confirmed, .. stored.Skip(confirmed.Count).Select(s => s.Image)]);
             throw;
         }
 
-        var resources = stored.Select(ImageResource.From).ToArray();
+        var resources = confirmed.Select(ImageResource.From).ToArray();
         return resources.Length == 1
             ? TypedResults.Created($"/api/images/{resources[0].Id}", resources[0])
             : TypedResults.Created("/api/images", resources);

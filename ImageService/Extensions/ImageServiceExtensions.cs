@@ -102,6 +102,8 @@ public static class ImageServiceExtensions
         });
         services.AddSingleton<IImageAnalyzer, RekognitionImageAnalyzer>();
         services.AddSingleton<ImageAnalyses>();
+        services.AddSingleton<AnalysisFollowUps>();
+        services.AddHostedService(sp => sp.GetRequiredService<AnalysisFollowUps>());
         return services;
     }
 

@@ -6,12 +6,17 @@ using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Images;
 
+/// <summary>An image stored but not yet confirmed, and its analysis, which may still be running.</summary>
+public sealed record StoredUpload(ImageRecord Image, Task<ImageAnalysis> Analysis);
+
 /// <summary>
 /// <c>POST /api/images</c> in two steps. <see cref="StoreAsync"/> processes, writes the original and the renditions,
 /// then creates the item unconfirmed (the commit; only if no item of the id exists, so a tombstone fences a create whose
 /// answer was lost). <see cref="ConfirmAsync"/> then clears <see cref="ImageRecord.ConfirmBy"/>; only after it is the
 /// caller told 201. An unconfirmed item is hidden from every reader and discarded by the sweep once its window has
-/// passed, so a refusal never depends on the process that made it staying alive.
+/// passed, so a refusal never depends on the process that made it staying alive. The answer does not wait for an
+/// analysis still running when the image is stored: it reads <c>Pending</c>, and <see cref="AnalysisFollowUps"/>
+/// stores it when it ends.
 /// </summary>
 public sealed class DirectUploads(
     ImageProcessor processor,
@@ -20,6 +25,7 @@ public sealed class DirectUploads(
     CommitResolver resolver,
     ImageRemover remover,
     ImageAnalyses analyses,
+    AnalysisFollowUps followUps,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
     TimeProvider time,
@@ -28,14 +34,11 @@ public sealed class DirectUploads(
     private StorageDeadlines Deadlines => storage.Value.Deadlines;
 
     /// <summary>One image, stored and confirmed.</summary>
-    public async Task<ImageRecord> UploadAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        var stored = await StoreAsync(owner, fileName, data, cancellationToken);
-        return await ConfirmAsync(stored);
-    }
+    public async Task<ImageRecord> UploadAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        await ConfirmAsync(await StoreAsync(owner, fileName, data, cancellationToken));
 
     /// <summary>Processes and stores one image; its item is created unconfirmed (see <see cref="ConfirmAsync"/>).</summary>
-    public async Task<ImageRecord> StoreAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public async Task<StoredUpload> StoreAsync(string owner, string? fileName, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         using var activity = ImageTelemetry.Source.StartActivity("upload");
         var limits = processing.Value;
@@ -50,8 +53,8 @@ public sealed class DirectUploads(
                 $"The file {Describe(fileName)}is {data.Length} bytes; the limit is {limits.MaxUploadBytes} bytes. Use POST /api/uploads for larger files."));
         }
 
-        // The analysis started while the renditions were encoded; it goes on beside their storage, so the answer waits
-        // for whichever ends last, not for both in turn.
+        // The analysis started while the renditions were encoded and goes on beside their storage; the answer does not
+        // wait for whatever is left of it.
         var (result, analysis) = await processor.RunAsync(data, cancellationToken);
         var now = time.GetUtcNow();
         var id = ImageId.New(now);
@@ -87,14 +90,13 @@ public sealed class DirectUploads(
                     await staged.PutAsync(storage.Value.OriginalsBucket, image.OriginalKey, data, image.ContentType, null,
                         new Dictionary<string, string> { ["sha256"] = image.Sha256 }, budget);
                     image = image with { Renditions = await processor.StoreRenditionsAsync(image, attempt, result, staged, budget) };
-                    // Within the store budget too: an analysis slower than what is left of it must not hold the answer.
-                    image = await analyses.RecordAsync(image, await analysis.WaitAsync(budget), budget);
+                    image = await analyses.RecordAsync(image, analysis.IsCompletedSuccessfully ? await analysis : ImageAnalysis.Pending, budget);
                     createSent = true;
                     return await metadata.TryCreateAsync(image, budget);
                 }, cancellationToken);
                 if (created)
                 {
-                    return image with { Version = 1 };
+                    return new StoredUpload(image with { Version = 1 }, analysis);
                 }
             }
             catch (Exception ex) when (StorageCalls.IsTransient(ex))
@@ -110,7 +112,7 @@ public sealed class DirectUploads(
         {
             case CommitOutcome.Committed:
                 logger.LogInformation("Image {ImageId}: the create's answer was lost, but it landed", id);
-                return item!;
+                return new StoredUpload(item!, analysis);
             case CommitOutcome.NotCommitted:
                 await staged.RemoveAsync();
                 throw new UnknownOutcomeException($"Storage failed while image {id} was stored; nothing was kept.", failure ?? new InvalidOperationException("conditional check failed"));
@@ -123,12 +125,24 @@ public sealed class DirectUploads(
     }
 
     /// <summary>
-    /// Confirms a stored image: after this it is shown, and the caller may be told 201. When the confirmation's outcome
-    /// cannot be learnt, the image may still appear (the confirmation may have landed): the exception says so.
+    /// Confirms a stored image: after this it is shown, and the caller may be told 201; an analysis still running is
+    /// stored when it ends. When the confirmation's outcome cannot be learnt, the image may still appear (the
+    /// confirmation may have landed): the exception says so.
     /// </summary>
-    public async Task<ImageRecord> ConfirmAsync(ImageRecord image)
+    public async Task<ImageRecord> ConfirmAsync(StoredUpload upload)
     {
-        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(upload);
+        var confirmed = await ConfirmAsync(upload.Image);
+        if (confirmed.Analysis?.Status == AnalysisStatus.Pending)
+        {
+            followUps.Start(confirmed, upload.Analysis);
+        }
+
+        return confirmed;
+    }
+
+    private async Task<ImageRecord> ConfirmAsync(ImageRecord image)
+    {
         Exception? failure = null;
         try
         {

@@ -33,12 +33,14 @@ public sealed class ImageProcessor(
     {
         ImageTelemetry.BytesIn.Add(data.Length);
         var current = await settings.GetAsync(cancellationToken);
-        Task<ImageAnalysis>? analysis = null;
+        AnalysisRun? analysis = null;
         PipelineResult result;
         try
         {
+            // Not the request's token: a direct upload's analysis may end after the answer (AnalysisFollowUps). It is
+            // bounded by Analysis:Timeout all the same.
             result = await gate.RunAsync(
-                () => pipeline.Process(data, current, jpeg => analysis = analyzer.AnalyzeAsync(jpeg, current.AnalysisOrDefault, cancellationToken), cancellationToken),
+                () => pipeline.Process(data, current, jpeg => analysis = analyzer.Start(jpeg, current.AnalysisOrDefault, CancellationToken.None), cancellationToken),
                 cancellationToken);
         }
         catch (ImageRejectedException ex)
@@ -46,24 +48,23 @@ public sealed class ImageProcessor(
             throw Rejected(ex);
         }
 
-        analysis ??= Task.FromResult(ImageAnalysis.Failed("The pipeline made no image to analyse."));
+        analysis ??= AnalysisRun.Of(Task.FromResult(ImageAnalysis.Failed("The pipeline made no image to analyse.")));
         if (result.CropSource is null)
         {
-            return new ProcessedImage(result, analysis);
+            return new ProcessedImage(result, analysis.Analysis);
         }
 
-        var faces = await FacesAsync(analysis, cancellationToken);
+        var faces = await FacesAsync(analysis.Faces, cancellationToken);
         // Small (a few hundred pixels a side) and quick: outside the gate, which bounds the decoding of originals.
-        return new ProcessedImage(result.WithCrops(current, pipeline.Crop(result, current, faces, cancellationToken)), analysis);
+        return new ProcessedImage(result.WithCrops(current, pipeline.Crop(result, current, faces, cancellationToken)), analysis.Analysis);
     }
 
-    /// <summary>The faces, if the analysis ends within <see cref="AnalysisOptions.FaceWait"/>; none otherwise (the analysis goes on).</summary>
-    private async Task<IReadOnlyList<BoundingBox>> FacesAsync(Task<ImageAnalysis> analysis, CancellationToken cancellationToken)
+    /// <summary>The faces, if they are known within <see cref="AnalysisOptions.FaceWait"/>; none otherwise (the analysis goes on).</summary>
+    private async Task<IReadOnlyList<BoundingBox>> FacesAsync(Task<IReadOnlyList<BoundingBox>> faces, CancellationToken cancellationToken)
     {
         try
         {
-            var found = await analysis.WaitAsync(analysisOptions.Value.FaceWait, time, cancellationToken);
-            return [.. found.Faces.Select(f => f.Box)];
+            return await faces.WaitAsync(analysisOptions.Value.FaceWait, time, cancellationToken);
         }
         catch (TimeoutException)
         {

@@ -3,10 +3,12 @@ namespace ImageAspire.ImageService.Lambda;
 /// <summary>
 /// The Runtime API loop: take the next invocation, run it with its deadline as cancellation, post the answer or
 /// the error; until the server stops. One invocation at a time, as Lambda gives a sandbox. After each answer and before
-/// asking for the next, <paramref name="afterInvocation"/> runs (telemetry is flushed there: between invocations Lambda
-/// freezes the process, so a background exporter would send late or never).
+/// asking for the next, <paramref name="afterInvocation"/> runs with a token cancelled at the invocation's deadline: the
+/// caller already has its answer, and the sandbox is not frozen until <c>/next</c> is called, so work that may end after
+/// the answer ends there (and telemetry is flushed: between invocations Lambda freezes the process, so a background
+/// exporter would send late or never).
 /// </summary>
-public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaInvocation, CancellationToken, Task<byte[]>> handle, ILogger logger, Action? afterInvocation = null)
+public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaInvocation, CancellationToken, Task<byte[]>> handle, ILogger logger, Func<CancellationToken, Task>? afterInvocation = null)
 {
     /// <summary>The deadline is moved this much earlier, so there is time to answer before Lambda cuts the invocation off.</summary>
     public static readonly TimeSpan AnswerMargin = TimeSpan.FromMilliseconds(250);
@@ -35,19 +37,29 @@ public sealed class LambdaRuntimeLoop(LambdaRuntimeClient runtime, Func<LambdaIn
             await RunOneAsync(invocation, stopping);
             try
             {
-                afterInvocation?.Invoke();
+                if (afterInvocation is not null)
+                {
+                    using var deadline = new CancellationTokenSource(Remaining(invocation));
+                    using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stopping);
+                    await afterInvocation(linked.Token);
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                logger.LogWarning(ex, "Flushing telemetry after {RequestId} failed", invocation.RequestId);
+                logger.LogWarning(ex, "The work after {RequestId}'s answer failed", invocation.RequestId);
             }
         }
     }
 
-    private async Task RunOneAsync(LambdaInvocation invocation, CancellationToken stopping)
+    private static TimeSpan Remaining(LambdaInvocation invocation)
     {
         var remaining = invocation.Deadline - DateTimeOffset.UtcNow - AnswerMargin;
-        using var deadline = new CancellationTokenSource(remaining > TimeSpan.FromMilliseconds(1) ? remaining : TimeSpan.FromMilliseconds(1));
+        return remaining > TimeSpan.FromMilliseconds(1) ? remaining : TimeSpan.FromMilliseconds(1);
+    }
+
+    private async Task RunOneAsync(LambdaInvocation invocation, CancellationToken stopping)
+    {
+        using var deadline = new CancellationTokenSource(Remaining(invocation));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stopping);
         LambdaInvocationScope.Begin(invocation);
         try

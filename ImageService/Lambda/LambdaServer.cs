@@ -42,7 +42,7 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
         {
             _stopping = new CancellationTokenSource();
             var http = new HttpClient { BaseAddress = new Uri($"http://{runtimeApi}"), Timeout = Timeout.InfiniteTimeSpan };
-            var loop = new LambdaRuntimeLoop(new LambdaRuntimeClient(http), HandleAsync, logger, FlushTelemetry);
+            var loop = new LambdaRuntimeLoop(new LambdaRuntimeClient(http), HandleAsync, logger, AfterAnswerAsync);
             _loop = Task.Run(() => loop.RunAsync(_stopping.Token), CancellationToken.None);
         }
 
@@ -67,6 +67,14 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
     }
 
     public void Dispose() => _stopping?.Dispose();
+
+    // Analyses that outlast their upload's answer are stored before the next invocation is asked for (the sandbox is not
+    // frozen until then); within the invocation's deadline, after which they stay due for the sweep. Then telemetry.
+    private async Task AfterAnswerAsync(CancellationToken deadline)
+    {
+        await services.GetRequiredService<AnalysisFollowUps>().DrainAsync(deadline);
+        FlushTelemetry();
+    }
 
     // Metrics (EMF lines) and spans (to X-Ray) leave before the sandbox is frozen. The EMF reader first and on its own: it
     // only writes to stdout, and a slow exporter must not use up its time. Bounded, so a slow endpoint costs at most this.

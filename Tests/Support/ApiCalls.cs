@@ -58,6 +58,24 @@ public static class ApiCalls
         return answer;
     }
 
+    /// <summary>
+    /// The image once its analysis has ended: an upload is answered before an analysis that outlasts its storage, which
+    /// reads <c>Pending</c> until it is stored. Polls every 200 ms until <paramref name="cancellationToken"/>.
+    /// </summary>
+    public static async Task<JsonNode> AnalysedAsync(HttpClient client, string id, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var image = (await client.GetFromJsonAsync<JsonObject>($"/api/images/{id}", cancellationToken))!;
+            if ((string?)image["analysis"]?["status"] is not (null or "Pending"))
+            {
+                return image;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+    }
+
     /// <summary>Every image of the caller, following the cursor.</summary>
     public static async Task<List<JsonNode>> ListAllAsync(HttpClient client, CancellationToken cancellationToken)
     {

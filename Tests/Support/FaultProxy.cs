@@ -25,6 +25,9 @@ public enum ProxyFault
 
     /// <summary>The answer arrives a few bytes at a time, slower than the client waits.</summary>
     TrickleAnswer,
+
+    /// <summary>The request waits <see cref="FaultProxy.Hold"/>, then is forwarded and answered as usual: a slow service.</summary>
+    DelayThenForward,
 }
 
 /// <summary>One request as the proxy saw it: enough to match a storage call.</summary>
@@ -150,6 +153,9 @@ public sealed class FaultProxy : IAsyncDisposable
                 await late;
                 context.Abort();
                 return;
+            case ProxyFault.DelayThenForward:
+                await Task.Delay(Hold, context.RequestAborted);
+                break;
         }
 
         HttpResponseMessage response;

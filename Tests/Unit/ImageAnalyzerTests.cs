@@ -53,7 +53,7 @@ public sealed class ImageAnalyzerTests
     [Fact]
     public async Task Rekognitions_documented_answers_become_the_stored_analysis()
     {
-        var analysis = await Analyzer(Documented).AnalyzeAsync([0xFF, 0xD8, 0xFF], AnalysisSettings.Default, TestContext.Current.CancellationToken);
+        var analysis = await Analyzer(Documented).Start([0xFF, 0xD8, 0xFF], AnalysisSettings.Default, TestContext.Current.CancellationToken).Analysis;
 
         Assert.Equal(AnalysisStatus.Done, analysis.Status);
         var phone = Assert.Single(analysis.Labels);
@@ -79,7 +79,7 @@ public sealed class ImageAnalyzerTests
 
             return await Documented(request, ct);
         }, new AnalysisOptions { Timeout = TimeSpan.FromSeconds(1) })
-            .AnalyzeAsync([1, 2, 3], new AnalysisSettings(Enabled: true, LabelMinConfidence: 60, ModerationMinConfidence: 80), TestContext.Current.CancellationToken);
+            .Start([1, 2, 3], new AnalysisSettings(Enabled: true, LabelMinConfidence: 60, ModerationMinConfidence: 80), TestContext.Current.CancellationToken).Analysis;
 
         Assert.Contains("""RekognitionService.DetectLabels application/x-amz-json-1.1 {"Image":{"Bytes":"AQID"},"MaxLabels":50,"MinConfidence":60}""", bodies);
         Assert.Contains("""RekognitionService.DetectModerationLabels application/x-amz-json-1.1 {"Image":{"Bytes":"AQID"},"MinConfidence":80}""", bodies);
@@ -97,7 +97,7 @@ public sealed class ImageAnalyzerTests
             "RekognitionService.DetectLabels" => labels,
             "RekognitionService.DetectFaces" => faces,
             _ => """{"ModerationLabels":[]}""",
-        }))).AnalyzeAsync([1], AnalysisSettings.Default, TestContext.Current.CancellationToken);
+        }))).Start([1], AnalysisSettings.Default, TestContext.Current.CancellationToken).Analysis;
 
         Assert.Equal(ImageAnalysis.MaxLabels, analysis.Labels.Count);
         Assert.All(analysis.Labels, l => Assert.Equal(ImageAnalysis.MaxBoxesPerLabel, l.Boxes.Count));
@@ -119,7 +119,7 @@ public sealed class ImageAnalyzerTests
             "unreachable" => throw new HttpRequestException("Connection refused"),
             "hung" => await HangAsync(ct),
             _ => Json(HttpStatusCode.OK, "<html>not json</html>"),
-        }).AnalyzeAsync([1], AnalysisSettings.Default, TestContext.Current.CancellationToken);
+        }).Start([1], AnalysisSettings.Default, TestContext.Current.CancellationToken).Analysis;
 
         Assert.Equal(AnalysisStatus.Failed, analysis.Status);
         Assert.False(string.IsNullOrWhiteSpace(analysis.Error));
@@ -145,7 +145,7 @@ public sealed class ImageAnalyzerTests
     {
         var calls = 0;
         var analysis = await Analyzer((request, ct) => { calls++; return Documented(request, ct); }, new AnalysisOptions { Enabled = false })
-            .AnalyzeAsync([1], AnalysisSettings.Default, TestContext.Current.CancellationToken);
+            .Start([1], AnalysisSettings.Default, TestContext.Current.CancellationToken).Analysis;
 
         Assert.Equal(AnalysisStatus.Off, analysis.Status);
         Assert.Equal(0, calls);
@@ -156,7 +156,7 @@ public sealed class ImageAnalyzerTests
     {
         var calls = 0;
         var analysis = await Analyzer((request, ct) => { calls++; return Documented(request, ct); })
-            .AnalyzeAsync([1], AnalysisSettings.Default with { Enabled = false }, TestContext.Current.CancellationToken);
+            .Start([1], AnalysisSettings.Default with { Enabled = false }, TestContext.Current.CancellationToken).Analysis;
 
         Assert.Equal(AnalysisStatus.Off, analysis.Status);
         Assert.Equal(0, calls);
@@ -182,7 +182,7 @@ public sealed class ImageAnalyzerTests
     }
 
     [Fact]
-    public async Task An_analysis_that_never_answers_holds_neither_kind_of_upload_past_the_store_budget()
+    public async Task An_analysis_that_never_answers_holds_a_direct_upload_only_for_the_face_wait_and_a_presigned_one_only_for_the_store_budget()
     {
         using var h = new Harness();
         h.Analyzer.Answer = (_, _) => new TaskCompletionSource<ImageAnalysis>().Task;
@@ -190,27 +190,30 @@ public sealed class ImageAnalyzerTests
         var upload = await h.Tickets.CreateAsync(Harness.Owner, "b.jpg", "image/jpeg", FakePipeline.Good.Length, Harness.Token);
         h.Objects.Put(Harness.Originals, upload.Image.OriginalKey, FakePipeline.Good);
 
-        foreach (var call in new Func<Task<ImageRecord?>>[]
-        {
-            async () => await h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token),
-            () => h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token),
-        })
-        {
-            var started = h.Time.GetUtcNow();
-            var answer = Harness.TryAsync(call);
-            for (var step = 0; step < 200 && !answer.IsCompleted; step++)
-            {
-                h.Time.Advance(TimeSpan.FromMilliseconds(250));
-                await Task.Delay(2, Harness.Token);
-            }
+        var (direct, directTime) = await OnTheFakeClockAsync(h, async () => await h.Direct.UploadAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token));
+        Assert.Null(direct.Failure);
+        Assert.Equal((ImageStatus.Ready, AnalysisStatus.Pending), (direct.Image!.Status, direct.Image.Analysis!.Status));
+        Assert.True(directTime <= Harness.AnalysisSettings.FaceWait + TimeSpan.FromMilliseconds(250), $"the direct upload waited {directTime} for the analysis");
 
-            Assert.True(answer.IsCompleted, "the upload waited for an analysis that never answers");
-            var (_, failure) = await answer;
-            Assert.IsAssignableFrom<TimeoutException>(failure);
-            Assert.True(h.Time.GetUtcNow() - started <= budget + new StorageOptions().Deadlines.ResolveBudget + TimeSpan.FromSeconds(1));
+        // An S3 event's invocation has no caller waiting: it waits for the analysis, within the store budget.
+        var (presigned, presignedTime) = await OnTheFakeClockAsync(h, () => h.Presigned.CompleteAsync(Harness.Owner, upload.Image.Id, Harness.Token));
+        Assert.IsAssignableFrom<TimeoutException>(presigned.Failure);
+        Assert.True(presignedTime <= budget + new StorageOptions().Deadlines.ResolveBudget + TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain(h.Metadata.Items, i => i.Status == ImageStatus.Ready && i.Id != direct.Image.Id);
+    }
+
+    private static async Task<((ImageRecord? Image, Exception? Failure) Outcome, TimeSpan Waited)> OnTheFakeClockAsync(Harness h, Func<Task<ImageRecord?>> call)
+    {
+        var started = h.Time.GetUtcNow();
+        var answer = Harness.TryAsync(call);
+        for (var step = 0; step < 200 && !answer.IsCompleted; step++)
+        {
+            h.Time.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(2, Harness.Token);
         }
 
-        Assert.DoesNotContain(h.Metadata.Items, i => i.Status == ImageStatus.Ready);
+        Assert.True(answer.IsCompleted, "the upload waited for an analysis that never answers");
+        return (await answer, h.Time.GetUtcNow() - started);
     }
 
     [Fact]
@@ -222,7 +225,7 @@ public sealed class ImageAnalyzerTests
         var stored = await h.Direct.StoreAsync(Harness.Owner, "a.jpg", FakePipeline.Good, Harness.Token);
 
         // The create carries it: no write of its own (the confirmation that follows is the upload's, not the analysis's).
-        Assert.Equal(FakeAnalyzer.Found, h.Metadata.Peek(Harness.Owner, stored.Id)!.Analysis);
+        Assert.Equal(FakeAnalyzer.Found, h.Metadata.Peek(Harness.Owner, stored.Image.Id)!.Analysis);
         Assert.Equal(["ddb.create"], h.Plan.Log.Where(c => c.Contains("ddb.", StringComparison.Ordinal)).Skip(writesBefore).Select(c => c[(c.IndexOf(':', StringComparison.Ordinal) + 1)..]));
     }
 

@@ -30,6 +30,27 @@ public sealed class ImagesClient(HttpClient http, AuthSession session)
     }
 
     /// <summary>
+    /// The image once its analysis has ended. An upload is answered before an analysis that outlasts its storage (the
+    /// image reads <c>Pending</c> until it is stored, seconds later), so the blur of a sensitive image and its labels
+    /// follow it: read again every second, for at most <see cref="AnalysisWatch"/>.
+    /// </summary>
+    public async Task<ImageItem?> WhenAnalysedAsync(string id, CancellationToken cancellationToken)
+    {
+        var until = DateTimeOffset.UtcNow + AnalysisWatch;
+        ImageItem? image;
+        do
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            image = await SendAsync<ImageItem>(HttpMethod.Get, $"api/images/{Uri.EscapeDataString(id)}");
+        }
+        while (image?.Analysis?.Status == "Pending" && DateTimeOffset.UtcNow < until);
+        return image;
+    }
+
+    /// <summary>How long a page waits for an analysis still under way: past it the sweep retries it, minutes later.</summary>
+    public static readonly TimeSpan AnalysisWatch = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// Renditions are private: the API sets signed cookies for the user's media path, which the browser sends with
     /// every <c>&lt;img&gt;</c> request. Asked for again once half their lifetime has passed.
     /// </summary>

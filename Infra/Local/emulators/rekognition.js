@@ -207,34 +207,55 @@ async function detectFaces(human, tensor, width, height) {
   return kept;
 }
 
-// DetectFaces and DetectLabels of one image usually arrive together (a client asks both at once), and one pass of the
-// models answers both: the last few passes are kept by the image's hash.
-const recent = new Map();
-function detect(image) {
-  const cached = recent.get(image.hash);
-  if (cached) return cached;
-  const run = serialized(async () => {
-    const { tf, human } = models;
-    const tensor = tf.tensor4d(image.rgb, [1, image.height, image.width, 3], 'float32');
+// One pass of each model per image, kept by the image's hash for the last few images: the three calls a client makes
+// for one image share them. The faces' pass is queued first, whichever call arrives first: a client cutting square
+// thumbnails waits for DetectFaces alone, and should not wait behind the heavier object detector.
+const passes = {
+  faces: image => withTensor(image, tensor => detectFaces(models.human, tensor, image.width, image.height)),
+  objects: image => withTensor(image, async tensor => (await models.human.detect(tensor, ObjectsOnly)).object),
+  moderation: async image => {
+    const tensor = models.tf.tensor3d(Int32Array.from(image.rgb), [image.height, image.width, 3], 'int32');
     try {
-      const objects = await human.detect(tensor, ObjectsOnly);
-      return { object: objects.object, face: await detectFaces(human, tensor, image.width, image.height) };
+      return await models.nsfw.classify(tensor);
     } finally {
       tensor.dispose();
     }
-  });
-  recent.set(image.hash, run);
-  run.catch(() => recent.delete(image.hash));
-  while (recent.size > 4) recent.delete(recent.keys().next().value);
-  return run;
+  },
+};
+
+async function withTensor(image, work) {
+  const tensor = models.tf.tensor4d(image.rgb, [1, image.height, image.width, 3], 'float32');
+  try {
+    return await work(tensor);
+  } finally {
+    tensor.dispose();
+  }
+}
+
+const recent = new Map();
+function pass(image, name) {
+  let runs = recent.get(image.hash);
+  if (!runs) {
+    runs = new Map();
+    recent.set(image.hash, runs);
+    while (recent.size > 4) recent.delete(recent.keys().next().value);
+  }
+  if (name !== 'faces' && !runs.has('faces')) pass(image, 'faces');
+  if (!runs.has(name)) {
+    const result = serialized(() => passes[name](image));
+    // A pass that failed is run again when next asked for.
+    result.catch(() => runs.delete(name));
+    runs.set(name, result);
+  }
+  return runs.get(name);
 }
 
 const operations = {
   async DetectFaces(request) {
     const image = decodeImage(request.Image);
-    const result = await detect(image);
+    const faces = await pass(image, 'faces');
     return {
-      FaceDetails: result.face.map(face => ({ BoundingBox: box(face.boxRaw), Confidence: Math.round(face.score * 100000) / 1000 })),
+      FaceDetails: faces.map(face => ({ BoundingBox: box(face.boxRaw), Confidence: Math.round(face.score * 100000) / 1000 })),
     };
   },
 
@@ -244,7 +265,7 @@ const operations = {
     if (request.MaxLabels !== undefined && (!Number.isInteger(request.MaxLabels) || request.MaxLabels < 0)) {
       throw new RekognitionError(400, 'InvalidParameterException', 'MaxLabels must be a whole number of 0 or more.');
     }
-    const result = await detect(image);
+    const objects = await pass(image, 'objects');
     const labels = new Map();
     const add = (name, confidence, instance, parents) => {
       const label = labels.get(name) || { Name: name, Confidence: 0, Instances: [], Parents: parents.map(p => ({ Name: p })), Aliases: [], Categories: [] };
@@ -252,7 +273,7 @@ const operations = {
       if (instance) label.Instances.push(instance);
       labels.set(name, label);
     };
-    for (const object of result.object) {
+    for (const object of objects) {
       const confidence = objectConfidence(object.score);
       if (confidence < min) continue;
       const parents = parentsOf(object.label);
@@ -266,15 +287,7 @@ const operations = {
   async DetectModerationLabels(request) {
     const image = decodeImage(request.Image);
     const min = minConfidence(request, 50);
-    const { tf, nsfw } = models;
-    const predictions = await serialized(async () => {
-      const tensor = tf.tensor3d(Int32Array.from(image.rgb), [image.height, image.width, 3], 'int32');
-      try {
-        return await nsfw.classify(tensor);
-      } finally {
-        tensor.dispose();
-      }
-    });
+    const predictions = await pass(image, 'moderation');
     const found = new Map();
     for (const { className, probability } of predictions) {
       for (const label of Moderation[className] || []) {

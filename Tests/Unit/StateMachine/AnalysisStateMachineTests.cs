@@ -249,6 +249,99 @@ public sealed class AnalysisStateMachineTests
         slow.SetResult(Cat);
         var (image, failure) = await upload;
         Assert.Null(failure);
+        await h.FollowUps.DrainAsync(Harness.Token);
         Assert.Equal(AnalysisStatus.Done, h.Metadata.Peek(Harness.Owner, image!.Id)!.Analysis!.Status);
+    }
+
+    private static TimeSpan Lease => new AnalysisOptions().Timeout + new StorageOptions().Deadlines.WorstAnswer;
+
+    [Fact]
+    public async Task An_upload_is_answered_before_a_slow_analysis_which_is_stored_with_its_entries_when_it_ends()
+    {
+        using var h = new Harness();
+        var slow = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Analyzer.Answer = (_, _) => slow.Task;
+        var image = await AnsweredAsync(h, "cat.jpg");
+        Assert.Equal((ImageStatus.Ready, AnalysisStatus.Pending, 0), (image!.Status, image.Analysis!.Status, image.Analysis.Attempts));
+        // Due, once the run still under way has had its time.
+        Assert.Equal(image.UpdatedAt + Lease, h.Metadata.Peek(Harness.Owner, image.Id)!.AnalysisDueAt);
+        Assert.Equal(1, h.FollowUps.Running);
+
+        slow.SetResult(Cat);
+        await h.FollowUps.DrainAsync(Harness.Token);
+
+        var stored = h.Metadata.Peek(Harness.Owner, image.Id)!;
+        Assert.Equal((AnalysisStatus.Done, 1), (stored.Analysis!.Status, stored.Analysis.Attempts));
+        Assert.Null(stored.AnalysisDueAt);
+        Assert.Equal(0, h.FollowUps.Running);
+        Assert.Equal(image.Id, Assert.Single((await h.Library.ListByLabelAsync(Harness.Owner, "pet", 10, null, Harness.Token)).Items).Id);
+        Assert.Equal(1, h.Analyzer.Calls);
+    }
+
+    [Fact]
+    public async Task An_analysis_whose_process_died_after_the_answer_is_done_by_the_sweep_once_its_lease_lapses()
+    {
+        using var h = new Harness();
+        // The run never ends: the process that held it is gone.
+        h.Analyzer.Answer = (_, _) => new TaskCompletionSource<ImageAnalysis>().Task;
+        var image = await AnsweredAsync(h, "cat.jpg");
+        Assert.Equal(AnalysisStatus.Pending, image.Analysis!.Status);
+
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+        h.Time.Advance(Lease - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        Assert.Equal(1, h.Analyzer.Calls);
+
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        var stored = h.Metadata.Peek(Harness.Owner, image.Id)!;
+        Assert.Equal((AnalysisStatus.Done, 1), (stored.Analysis!.Status, stored.Analysis.Attempts));
+        Assert.Null(stored.AnalysisDueAt);
+    }
+
+    [Fact]
+    public async Task An_analysis_that_ends_after_its_image_was_deleted_leaves_it_deleted_and_one_that_cannot_be_stored_stays_due()
+    {
+        using var h = new Harness();
+        var slow = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Analyzer.Answer = (_, _) => slow.Task;
+        var deleted = await AnsweredAsync(h, "a.jpg");
+        Assert.True(await h.Library.DeleteAsync(Harness.Owner, deleted.Id, Harness.Token));
+        slow.SetResult(Cat);
+        await h.FollowUps.DrainAsync(Harness.Token);
+        Assert.Equal(ImageStatus.Discarded, h.Metadata.Peek(Harness.Owner, deleted.Id)!.Status);
+        Assert.Empty((await h.Library.ListByLabelAsync(Harness.Owner, "cat", 10, null, Harness.Token)).Items);
+
+        // Storage down when the run ends: the image keeps Pending and stays due, and the sweep stores it later.
+        var late = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Analyzer.Answer = (_, _) => late.Task;
+        var kept = await AnsweredAsync(h, "b.jpg");
+        h.Plan.Down = true;
+        late.SetResult(Cat);
+        await h.FollowUps.DrainAsync(Harness.Token);
+        h.Plan.Down = false;
+        var pending = h.Metadata.Peek(Harness.Owner, kept.Id)!;
+        Assert.Equal(AnalysisStatus.Pending, pending.Analysis!.Status);
+        Assert.NotNull(pending.AnalysisDueAt);
+
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+        h.Time.Advance(Lease);
+        Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        Assert.Equal(AnalysisStatus.Done, h.Metadata.Peek(Harness.Owner, kept.Id)!.Analysis!.Status);
+    }
+
+    /// <summary>An upload whose analysis has not ended, answered once the face wait (its only wait for it) runs out on the fake clock.</summary>
+    private static async Task<ImageRecord> AnsweredAsync(Harness h, string fileName)
+    {
+        var upload = Harness.TryAsync(async () => await h.Direct.UploadAsync(Harness.Owner, fileName, FakePipeline.Good, Harness.Token));
+        for (var step = 0; step < 100 && !upload.IsCompleted; step++)
+        {
+            h.Time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(2, Harness.Token);
+        }
+
+        var (image, failure) = await upload;
+        Assert.Null(failure);
+        return image!;
     }
 }

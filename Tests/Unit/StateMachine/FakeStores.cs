@@ -442,9 +442,9 @@ public sealed class FakeAnalyzer : IImageAnalyzer
 
     public int Calls { get; private set; }
 
-    public Task<ImageAnalysis> AnalyzeAsync(byte[] jpeg, AnalysisSettings settings, CancellationToken cancellationToken)
+    public AnalysisRun Start(byte[] jpeg, AnalysisSettings settings, CancellationToken cancellationToken)
     {
         Calls++;
-        return Answer(jpeg, cancellationToken);
+        return AnalysisRun.Of(Answer(jpeg, cancellationToken));
     }
 }

@@ -37,7 +37,8 @@ public sealed class Harness : IDisposable
         var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
         Remover = new ImageRemover(Metadata, Objects, Labels, Media, storage, Time, NullLogger<ImageRemover>.Instance);
         Analyses = new ImageAnalyses(Metadata, Labels, Objects, Pipeline, _gate, settings, Analyzer, analysisOptions, storage, processing, Time, NullLogger<ImageAnalyses>.Instance);
-        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Analyses, storage, processing, Time, NullLogger<DirectUploads>.Instance);
+        FollowUps = new AnalysisFollowUps(Analyses, storage, Time, NullLogger<AnalysisFollowUps>.Instance);
+        Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Analyses, FollowUps, storage, processing, Time, NullLogger<DirectUploads>.Instance);
         Tickets = new UploadTickets(Objects, Metadata, storage, processing, Time, NullLogger<UploadTickets>.Instance);
         Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, Analyses, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
         Library = new ImageLibrary(Metadata, Labels, Remover, storage, processing, Time, NullLogger<ImageLibrary>.Instance);
@@ -55,6 +56,8 @@ public sealed class Harness : IDisposable
     public FakeLabelIndex Labels { get; } = new();
 
     public ImageAnalyses Analyses { get; }
+
+    public AnalysisFollowUps FollowUps { get; }
 
     public MediaSecrets Media { get; }
     public FakeTimeProvider Time { get; }
