@@ -107,6 +107,8 @@ ready.catch(err => {
   process.exit(1);
 });
 
+const recent = new Map();
+
 // One image at a time: the models share one wasm heap, and two cores are better spent on the service.
 let queue = Promise.resolve();
 function serialized(work) {
@@ -123,6 +125,9 @@ function decodeImage(image) {
   if (typeof image.Bytes !== 'string' || image.Bytes.length === 0) throw new RekognitionError(400, 'InvalidParameterException', 'Image.Bytes is required.');
   const bytes = Buffer.from(image.Bytes, 'base64');
   if (bytes.length > maxImageBytes) throw new RekognitionError(400, 'ImageTooLargeException', `The image is ${bytes.length} bytes; the limit for Image.Bytes is ${maxImageBytes} bytes.`);
+  const hash = crypto.createHash('sha256').update(bytes).digest('hex');
+  const seen = recent.get(hash);
+  if (seen) return seen.image;
   let decoded;
   try {
     if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
@@ -140,7 +145,9 @@ function decodeImage(image) {
     rgb[j++] = decoded.data[i + 1];
     rgb[j++] = decoded.data[i + 2];
   }
-  return { width: decoded.width, height: decoded.height, rgb, hash: crypto.createHash('sha256').update(bytes).digest('hex') };
+  const decodedImage = { width: decoded.width, height: decoded.height, rgb, hash };
+  entryOf(decodedImage);
+  return decodedImage;
 }
 
 function minConfidence(request, fallback) {
@@ -207,8 +214,8 @@ async function detectFaces(human, tensor, width, height) {
   return kept;
 }
 
-// One pass of each model per image, kept by the image's hash for the last few images: the three calls a client makes
-// for one image share them. The faces' pass is queued first, whichever call arrives first: a client cutting square
+// The last few images, by their bytes' hash: decoded once, and one pass of each model, for the three calls a client
+// makes for one image. The faces' pass is queued first, whichever call arrives first: a client cutting square
 // thumbnails waits for DetectFaces alone, and should not wait behind the heavier object detector.
 const passes = {
   faces: image => withTensor(image, tensor => detectFaces(models.human, tensor, image.width, image.height)),
@@ -232,14 +239,19 @@ async function withTensor(image, work) {
   }
 }
 
-const recent = new Map();
-function pass(image, name) {
-  let runs = recent.get(image.hash);
-  if (!runs) {
-    runs = new Map();
-    recent.set(image.hash, runs);
-    while (recent.size > 4) recent.delete(recent.keys().next().value);
+function entryOf(image) {
+  let entry = recent.get(image.hash);
+  if (!entry) {
+    entry = { image, runs: new Map() };
+    recent.set(image.hash, entry);
+    // A decoded 1920x1080 photo is 25 MB of floats: three are kept, enough for the calls that arrive together.
+    while (recent.size > 3) recent.delete(recent.keys().next().value);
   }
+  return entry;
+}
+
+function pass(image, name) {
+  const { runs } = entryOf(image);
   if (name !== 'faces' && !runs.has('faces')) pass(image, 'faces');
   if (!runs.has(name)) {
     const result = serialized(() => passes[name](image));
