@@ -13,6 +13,8 @@ namespace ImageAspire.ImageService.Analysis;
 /// <item>An image whose analysis failed in a way another try may not repeat, with tries left, is due.</item>
 /// <item>An image whose analysis is <c>Pending</c> (its upload was answered first) is due once the analysis still running
 /// for it has had its time: that run stores it (<see cref="CompleteAsync"/>), or, if its process died, the sweep.</item>
+/// <item>An image whose analysis found faces its square renditions were not cut around is due, so its renditions are
+/// made again (<see cref="SquareReframer"/>).</item>
 /// <item>A label entry never shows an image by itself: a reader checks the item (<see cref="ImageLibrary"/>). Entries
 /// are written before the item that names them and removed after it stops naming them, so a lost or late write
 /// leaves at most an entry that shows nothing.</item>
@@ -26,6 +28,7 @@ public sealed class ImageAnalyses(
     PipelineGate gate,
     ISettingsStore settings,
     IImageAnalyzer analyzer,
+    SquareReframer reframer,
     IOptions<AnalysisOptions> options,
     IOptions<StorageOptions> storage,
     IOptions<ProcessingOptions> processing,
@@ -41,7 +44,7 @@ public sealed class ImageAnalyses(
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(analysis);
         var indexed = analysis.Status != AnalysisStatus.Done || await TryIndexAsync(image, analysis, cancellationToken);
-        return image with { Analysis = analysis, AnalysisDueAt = DueAt(analysis, indexed) };
+        return image with { Analysis = analysis, AnalysisDueAt = DueAt(analysis, indexed && !SquareReframer.IsDue(image, analysis)) };
     }
 
     /// <summary>
@@ -52,10 +55,28 @@ public sealed class ImageAnalyses(
     public async Task<ImageRecord?> CompleteAsync(ImageRecord image, ImageAnalysis analysis, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var stored = await metadata.TryUpdateAsync(await RecordAsync(image, analysis, cancellationToken), image.Version, cancellationToken);
+        var stored = await StoreAsync(image, analysis, cancellationToken);
         if (stored is null)
         {
             logger.LogInformation("Image {ImageId} changed before its analysis ended (deleted, or analysed again); what it has stands", image.Id);
+        }
+
+        return stored;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="analysis"/> on the image read at <paramref name="image"/>'s version (its renditions made
+    /// again first when their squares miss the faces it found); null when that write lost, and nothing it wrote stays.
+    /// </summary>
+    private async Task<ImageRecord?> StoreAsync(ImageRecord image, ImageAnalysis analysis, CancellationToken cancellationToken)
+    {
+        var framed = SquareReframer.IsDue(image, analysis)
+            ? await reframer.ReframeAsync(image, [.. analysis.Faces.Select(f => f.Box)], cancellationToken)
+            : null;
+        var stored = await metadata.TryUpdateAsync(await RecordAsync(framed?.Image ?? image, analysis, cancellationToken), image.Version, cancellationToken);
+        if (framed is { } replaced)
+        {
+            await (stored is null ? replaced.Staged.RemoveAsync() : reframer.RemoveReplacedAsync(image));
         }
 
         return stored;
@@ -81,11 +102,12 @@ public sealed class ImageAnalyses(
         }
 
         var previous = image.Analysis;
-        var onlyEntriesMissing = previous is { Status: AnalysisStatus.Done } && !force;
-        if (!force && !onlyEntriesMissing)
+        // Done already: only its label entries or its square renditions are missing.
+        var analysed = previous is { Status: AnalysisStatus.Done } && !force;
+        if (!force)
         {
-            // Claimed before Rekognition is called (it bills each call): of two sweeps that found the image due, one
-            // wins this write and the other leaves it. A claim whose process dies lapses, and the image is due again.
+            // Claimed before Rekognition is called (it bills each call) or the renditions are made again: of two sweeps
+            // that found the image due, one wins this write and the other leaves it. A claim whose process dies lapses, and the image is due again.
             var claimed = await metadata.TryUpdateAsync(image with { AnalysisDueAt = time.GetUtcNow() + ClaimLease }, image.Version, cancellationToken);
             if (claimed is null)
             {
@@ -96,11 +118,10 @@ public sealed class ImageAnalyses(
             image = claimed;
         }
 
-        var analysis = onlyEntriesMissing
-            ? previous! // only its label entries are missing
+        var analysis = analysed
+            ? previous!
             : await AnalyzeStoredAsync(image, cancellationToken) with { Attempts = (previous?.Attempts ?? 0) + 1 };
-        var recorded = await RecordAsync(image, analysis, cancellationToken);
-        var stored = await metadata.TryUpdateAsync(recorded, image.Version, cancellationToken);
+        var stored = await StoreAsync(image, analysis, cancellationToken);
         if (stored is null)
         {
             // Changed meanwhile (deleted, or another try won): what it reads now stands. Entries written for it show
@@ -188,14 +209,14 @@ public sealed class ImageAnalyses(
     }
 
     /// <summary>
-    /// Still running: once it has had its time. Label entries missing: soon. A retryable failure: later each time (the
+    /// Still running: once it has had its time. Label entries or reframed renditions missing: soon. A retryable failure: later each time (the
     /// delay doubles). Otherwise never.
     /// </summary>
-    private DateTimeOffset? DueAt(ImageAnalysis analysis, bool indexed)
+    private DateTimeOffset? DueAt(ImageAnalysis analysis, bool complete)
     {
         var delay = options.Value.RetryDelay;
         return analysis.Status == AnalysisStatus.Pending ? time.GetUtcNow() + ClaimLease
-            : !indexed ? time.GetUtcNow() + delay
+            : !complete ? time.GetUtcNow() + delay
             : analysis.ShouldRetry ? time.GetUtcNow() + (delay * Math.Pow(2, Math.Max(0, analysis.Attempts - 1)))
             : null;
     }

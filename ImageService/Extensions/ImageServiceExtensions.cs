@@ -60,6 +60,7 @@ public static class ImageServiceExtensions
         services.AddSweeper(builder.Configuration);
         services.AddImageAnalysis(builder.Configuration);
         services.AddSingleton<ImageProcessor>();
+        services.AddSingleton<SquareReframer>();
         services.AddSingleton<CommitResolver>();
         services.AddSingleton<ImageRemover>();
         services.AddSingleton<DirectUploads>();

@@ -55,7 +55,7 @@ public sealed class DirectUploads(
 
         // The analysis started while the renditions were encoded and goes on beside their storage; the answer does not
         // wait for whatever is left of it.
-        var (result, analysis) = await processor.RunAsync(data, cancellationToken);
+        var (result, analysis, framedOnFaces) = await processor.RunAsync(data, cancellationToken);
         var now = time.GetUtcNow();
         var id = ImageId.New(now);
         var attempt = ImageKeys.NewAttempt();
@@ -73,6 +73,7 @@ public sealed class DirectUploads(
             Bytes = data.Length,
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(data.Span)),
             Attempt = attempt,
+            FramedOnFaces = framedOnFaces,
             CreatedAt = now,
             UpdatedAt = now,
             ConfirmBy = now + Deadlines.ConfirmWindow,
@@ -133,7 +134,8 @@ public sealed class DirectUploads(
     {
         ArgumentNullException.ThrowIfNull(upload);
         var confirmed = await ConfirmAsync(upload.Image);
-        if (confirmed.Analysis?.Status == AnalysisStatus.Pending)
+        // Still running; or done, with faces found after the squares were cut (they are made again at once).
+        if (confirmed.Analysis is { } analysis && (analysis.Status == AnalysisStatus.Pending || SquareReframer.IsDue(confirmed, analysis)))
         {
             followUps.Start(confirmed, upload.Analysis);
         }

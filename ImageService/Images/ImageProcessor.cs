@@ -7,8 +7,11 @@ using Microsoft.Extensions.Options;
 
 namespace ImageAspire.ImageService.Images;
 
-/// <summary>An image processed: every rendition, and its analysis, which may still be running (it never fails; see <see cref="IImageAnalyzer"/>).</summary>
-public sealed record ProcessedImage(PipelineResult Result, Task<ImageAnalysis> Analysis);
+/// <summary>
+/// An image processed: every rendition; its analysis, which may still be running (it never fails; see
+/// <see cref="IImageAnalyzer"/>); and whether its square renditions were cut around faces (or it has none).
+/// </summary>
+public sealed record ProcessedImage(PipelineResult Result, Task<ImageAnalysis> Analysis, bool FramedOnFaces);
 
 /// <summary>
 /// Runs the pipeline with the current settings behind the gate, analyses the image meanwhile, cuts the cover renditions
@@ -51,12 +54,12 @@ public sealed class ImageProcessor(
         analysis ??= AnalysisRun.Of(Task.FromResult(ImageAnalysis.Failed("The pipeline made no image to analyse.")));
         if (result.CropSource is null)
         {
-            return new ProcessedImage(result, analysis.Analysis);
+            return new ProcessedImage(result, analysis.Analysis, FramedOnFaces: true);
         }
 
         var faces = await FacesAsync(analysis.Faces, cancellationToken);
         // Small (a few hundred pixels a side) and quick: outside the gate, which bounds the decoding of originals.
-        return new ProcessedImage(result.WithCrops(current, pipeline.Crop(result, current, faces, cancellationToken)), analysis.Analysis);
+        return new ProcessedImage(result.WithCrops(current, pipeline.Crop(result, current, faces, cancellationToken)), analysis.Analysis, faces.Count > 0);
     }
 
     /// <summary>The faces, if they are known within <see cref="AnalysisOptions.FaceWait"/>; none otherwise (the analysis goes on).</summary>

@@ -160,7 +160,7 @@ public sealed class PresignedUploads(
         var staged = new StagedObjects(objects, Deadlines.RemovalBudget, time, logger);
         Exception? failure = null;
         // The analysis goes on beside the storage of the renditions, so the commit waits for whichever ends last.
-        var (result, analysis) = processed;
+        var (result, analysis, framedOnFaces) = processed;
         try
         {
             var ready = await budget.RunAsync(Deadlines.StoreBudget, async ct =>
@@ -175,6 +175,7 @@ public sealed class PresignedUploads(
                     Bytes = data.Length,
                     Sha256 = Convert.ToHexStringLower(SHA256.HashData(data)),
                     Renditions = renditions,
+                    FramedOnFaces = framedOnFaces,
                     ClaimedAt = null,
                     UploadExpiresAt = null,
                 }, await analysis.WaitAsync(ct), ct);

@@ -273,6 +273,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         if (image.ExpectedBytes is { } expected) item["ExpectedBytes"] = N(expected);
         if (image.ClaimedAt is { } claimed) item["ClaimedAt"] = S(claimed.ToString("O", CultureInfo.InvariantCulture));
         if (image.Attempt is not null) item["Attempt"] = S(image.Attempt);
+        if (image.FramedOnFaces) item["FramedOnFaces"] = new AttributeValue { BOOL = true };
         // One bounded JSON document: read and written whole with the item, never queried inside.
         if (image.Analysis is not null) item["Analysis"] = S(System.Text.Json.JsonSerializer.Serialize(image.Analysis, ImageServiceJsonContext.Default.ImageAnalysis));
         if (image.ConfirmBy is { } confirmBy) item["ConfirmBy"] = S(confirmBy.ToString("O", CultureInfo.InvariantCulture));
@@ -308,6 +309,7 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         ExpectedBytes = item.ContainsKey("ExpectedBytes") ? Long(item, "ExpectedBytes") : null,
         ClaimedAt = Date(item, "ClaimedAt"),
         Attempt = item.GetValueOrDefault("Attempt")?.S,
+        FramedOnFaces = item.GetValueOrDefault("FramedOnFaces")?.BOOL == true,
         Analysis = item.GetValueOrDefault("Analysis")?.S is { } analysis ? System.Text.Json.JsonSerializer.Deserialize(analysis, ImageServiceJsonContext.Default.ImageAnalysis) : null,
         AnalysisDueAt = Date(item, "AnalysisDueAt"),
         ConfirmBy = Date(item, "ConfirmBy"),

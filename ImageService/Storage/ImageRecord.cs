@@ -51,6 +51,11 @@ public sealed record ImageRecord
     /// <summary>What Rekognition found (null on items written before analysis existed).</summary>
     public Analysis.ImageAnalysis? Analysis { get; init; }
     /// <summary>
+    /// Whether the square renditions were cut around the faces found. When faces are found only later (an analysis
+    /// that outlasted the face wait, or a retry), the renditions are made again (<c>SquareReframer</c>).
+    /// </summary>
+    public bool FramedOnFaces { get; init; }
+    /// <summary>
     /// Set while the image's analysis still has work to do — a retryable failure, or label entries not yet written —
     /// from when the next try may run. The sweep finds such images through the table's sparse <c>AnalysisDue</c> index.
     /// </summary>

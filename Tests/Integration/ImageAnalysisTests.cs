@@ -197,17 +197,13 @@ public sealed class ImageAnalysisTests(FaultAppHostFixture fixture)
         await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("rekognition", Timeout());
         var tokens = await fixture.NewUserAsync(Timeout());
         using var client = fixture.CreateServiceClient(tokens.AccessToken);
-        // The astronaut's portrait at the right edge of a canvas three times as wide: a centre crop would show only sky.
-        using var portrait = NetVips.Image.NewFromBuffer(Photo("astronaut.png"));
-        using var canvas = (NetVips.Image.Black(portrait.Width * 3, portrait.Height, bands: 3) + new double[] { 120, 150, 190 }).Cast(NetVips.Enums.BandFormat.Uchar);
-        using var wide = canvas.Insert(portrait.ExtractBand(0, n: 3), portrait.Width * 2, 0);
+        using var wide = WidePhotoWithAFaceAtTheRightEdge();
 
         var upload = await ApiCalls.UploadAsync(client, wide.JpegsaveBuffer(q: 90), "wide.jpg", "image/jpeg", Timeout());
 
         var face = Assert.Single((await ApiCalls.AnalysedAsync(client, upload.Id!, Timeout()))["analysis"]!["faces"]!.AsArray())!["box"]!;
         Assert.True((double)face["left"]! > 2.0 / 3, "the face is in the right third of the photo");
-        var url = (string)upload.Body!["renditions"]!.AsArray().First(r => (string?)r!["name"] == "thumb" && (string?)r["format"] == "jpeg")!["url"]!;
-        var thumbBytes = await fixture.ReadRenditionAsync("renditions/" + url["/media/".Length..], Timeout());
+        var thumbBytes = await ThumbAsync(upload.Body!);
         using var thumb = NetVips.Image.NewFromBuffer(thumbBytes);
 
         // Her face is in the thumbnail; in the centre crop, which the thumbnail used to be, there is none.
@@ -216,4 +212,45 @@ public sealed class ImageAnalysisTests(FaultAppHostFixture fixture)
         using var centre = wide.ThumbnailImage(200, height: 200, crop: NetVips.Enums.Interesting.Centre);
         Assert.Empty(await LocalRekognitionCalls.FacesAsync(fixture, centre.JpegsaveBuffer()));
     }
+
+    [Fact]
+    public async Task Faces_found_after_the_thumbnail_was_cut_make_it_again_around_them()
+    {
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("rekognition", Timeout());
+        using var client = (await fixture.NewUserClientAsync(Timeout())).Client;
+        using var wide = WidePhotoWithAFaceAtTheRightEdge();
+        // DetectFaces answers long after the face wait: the upload is answered with a thumbnail cut without faces (by
+        // libvips' attention crop, which here finds her too).
+        fixture.RekognitionProxy.Inject(r => r.Operation == "DetectFaces", ProxyFault.DelayThenForward);
+        try
+        {
+            var upload = await ApiCalls.UploadAsync(client, wide.JpegsaveBuffer(q: 90), "wide.jpg", "image/jpeg", Timeout());
+            Assert.Equal(HttpStatusCode.Created, upload.Status);
+            Assert.Equal("Pending", (string?)upload.Body!["analysis"]!["status"]);
+
+            // Once the analysis is stored, the image names renditions made again around her face, at new addresses.
+            var image = await ApiCalls.AnalysedAsync(client, upload.Id!, Timeout());
+            Assert.Single(image["analysis"]!["faces"]!.AsArray());
+            Assert.NotEqual(Url(upload.Body, "thumb"), Url(image, "thumb"));
+            Assert.Single(await LocalRekognitionCalls.FacesAsync(fixture, await ThumbAsync(image)));
+            Assert.Equal(6, image["renditions"]!.AsArray().Count);
+        }
+        finally
+        {
+            fixture.RekognitionProxy.Clear();
+        }
+    }
+
+    /// <summary>The astronaut's portrait at the right edge of a canvas three times as wide: a centre crop would show only sky.</summary>
+    private static NetVips.Image WidePhotoWithAFaceAtTheRightEdge()
+    {
+        using var portrait = NetVips.Image.NewFromBuffer(Photo("astronaut.png"));
+        using var canvas = (NetVips.Image.Black(portrait.Width * 3, portrait.Height, bands: 3) + new double[] { 120, 150, 190 }).Cast(NetVips.Enums.BandFormat.Uchar);
+        return canvas.Insert(portrait.ExtractBand(0, n: 3), portrait.Width * 2, 0);
+    }
+
+    private static string Url(JsonNode image, string rendition) =>
+        (string)image["renditions"]!.AsArray().First(r => (string?)r!["name"] == rendition && (string?)r["format"] == "jpeg")!["url"]!;
+
+    private Task<byte[]> ThumbAsync(JsonNode image) => fixture.ReadRenditionAsync("renditions/" + Url(image, "thumb")["/media/".Length..], Timeout());
 }

@@ -330,6 +330,64 @@ public sealed class AnalysisStateMachineTests
         Assert.Equal(AnalysisStatus.Done, h.Metadata.Peek(Harness.Owner, kept.Id)!.Analysis!.Status);
     }
 
+    private static readonly BoundingBox Face = new(0.8, 0.3, 0.1, 0.2);
+
+    [Fact]
+    public async Task Faces_found_after_the_squares_were_cut_make_the_renditions_again_under_a_new_attempt_and_the_old_ones_go()
+    {
+        using var h = new Harness();
+        var slow = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Analyzer.Answer = (_, _) => slow.Task;
+        var image = await AnsweredAsync(h, "face.jpg");
+        Assert.Empty(Assert.Single(h.Pipeline.CropFaces));
+        Assert.False(image.FramedOnFaces);
+
+        slow.SetResult(Cat with { Faces = [new DetectedFace(Face, 99)] });
+        await h.FollowUps.DrainAsync(Harness.Token);
+
+        var stored = h.Metadata.Peek(Harness.Owner, image.Id)!;
+        Assert.True(stored.FramedOnFaces);
+        Assert.Equal(Face, Assert.Single(h.Pipeline.CropFaces[1]));
+        Assert.NotEqual(image.Attempt, stored.Attempt);
+        Assert.All(stored.Renditions, r => Assert.Contains($"/{stored.Attempt}/", r.Key, StringComparison.Ordinal));
+        Assert.Equal(image.Renditions.Select(r => r.Name), stored.Renditions.Select(r => r.Name));
+        Assert.Null(stored.AnalysisDueAt);
+        // The renditions it named before are gone at once, not left for the sweep.
+        Assert.All(image.Renditions, r => Assert.False(h.Objects.Exists(Harness.Renditions, r.Key), $"{r.Key} stayed"));
+        h.AssertReadyItemsAreWhole();
+        h.AssertNoUnreferencedObjects();
+    }
+
+    [Fact]
+    public async Task A_retry_that_finds_faces_reframes_the_squares_and_one_that_loses_to_a_delete_leaves_nothing_behind()
+    {
+        using var h = new Harness();
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Throttled);
+        var image = await h.Direct.UploadAsync(Harness.Owner, "face.jpg", FakePipeline.Good, Harness.Token);
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat with { Faces = [new DetectedFace(Face, 99)] });
+        h.Time.Advance(Harness.AnalysisSettings.RetryDelay);
+
+        Assert.Equal(1, await h.Analyses.RetryDueAsync(10, Harness.Token));
+        var stored = h.Metadata.Peek(Harness.Owner, image.Id)!;
+        Assert.Equal((AnalysisStatus.Done, true), (stored.Analysis!.Status, stored.FramedOnFaces));
+        Assert.Equal(Face, Assert.Single(h.Pipeline.CropFaces.Last()));
+        h.AssertReadyItemsAreWhole();
+        h.AssertNoUnreferencedObjects();
+
+        // Deleted while its renditions are made again: the new ones go, and the image stays deleted.
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Throttled);
+        var other = await h.Direct.UploadAsync(Harness.Owner, "other.jpg", FakePipeline.Good, Harness.Token);
+        h.Analyzer.Answer = async (_, _) =>
+        {
+            Assert.True(await h.Library.DeleteAsync(Harness.Owner, other.Id, Harness.Token));
+            return Cat with { Faces = [new DetectedFace(Face, 99)] };
+        };
+        h.Time.Advance(Harness.AnalysisSettings.RetryDelay);
+        await h.Analyses.RetryDueAsync(10, Harness.Token);
+        Assert.Equal(ImageStatus.Discarded, h.Metadata.Peek(Harness.Owner, other.Id)!.Status);
+        Assert.DoesNotContain(h.Objects.Keys, k => k.Key.Contains(other.Id, StringComparison.Ordinal));
+    }
+
     /// <summary>An upload whose analysis has not ended, answered once the face wait (its only wait for it) runs out on the fake clock.</summary>
     private static async Task<ImageRecord> AnsweredAsync(Harness h, string fileName)
     {

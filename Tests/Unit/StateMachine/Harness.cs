@@ -36,7 +36,8 @@ public sealed class Harness : IDisposable
         var processor = new ImageProcessor(Pipeline, _gate, settings, Analyzer, Media, storage, analysisOptions, Time, NullLogger<ImageProcessor>.Instance);
         var resolver = new CommitResolver(Metadata, Time, NullLogger<CommitResolver>.Instance);
         Remover = new ImageRemover(Metadata, Objects, Labels, Media, storage, Time, NullLogger<ImageRemover>.Instance);
-        Analyses = new ImageAnalyses(Metadata, Labels, Objects, Pipeline, _gate, settings, Analyzer, analysisOptions, storage, processing, Time, NullLogger<ImageAnalyses>.Instance);
+        Reframer = new SquareReframer(Objects, Pipeline, _gate, settings, processor, storage, processing, Time, NullLogger<SquareReframer>.Instance);
+        Analyses = new ImageAnalyses(Metadata, Labels, Objects, Pipeline, _gate, settings, Analyzer, Reframer, analysisOptions, storage, processing, Time, NullLogger<ImageAnalyses>.Instance);
         FollowUps = new AnalysisFollowUps(Analyses, storage, Time, NullLogger<AnalysisFollowUps>.Instance);
         Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Analyses, FollowUps, storage, processing, Time, NullLogger<DirectUploads>.Instance);
         Tickets = new UploadTickets(Objects, Metadata, storage, processing, Time, NullLogger<UploadTickets>.Instance);
@@ -58,6 +59,8 @@ public sealed class Harness : IDisposable
     public ImageAnalyses Analyses { get; }
 
     public AnalysisFollowUps FollowUps { get; }
+
+    public SquareReframer Reframer { get; }
 
     public MediaSecrets Media { get; }
     public FakeTimeProvider Time { get; }
