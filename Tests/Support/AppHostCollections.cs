@@ -197,20 +197,42 @@ public sealed class AotLambdaAppHostGroup : ICollectionFixture<AotLambdaAppHostF
     public const string Name = "apphost-lambda-aot";
 }
 
-/// <summary>The AppHost with the web app behind the local edge at http://localhost:8080.</summary>
+/// <summary>The AppHost with the web app behind the local edge at http://localhost:8080, Rekognition behind a fault proxy.</summary>
 public sealed class WebAppHostFixture : AppHostFixture
 {
     // The site origin is part of the CORS rule, so the edge keeps its configured port here.
     protected override string[] Arguments => ["DcpPublisher:RandomizePorts=false"];
 
     // One pipeline slot and no queue: files uploaded together meet the bound, so the page's retries are exercised.
-    protected override IReadOnlyDictionary<string, string> ServiceEnvironment { get; } = new Dictionary<string, string>
+    protected override IReadOnlyDictionary<string, string> ServiceEnvironment => new Dictionary<string, string>
     {
         ["Processing__MaxConcurrentPipelines"] = "1",
         ["Processing__MaxQueuedPipelines"] = "0",
+        ["AWS_ENDPOINT_URL_REKOGNITION"] = RekognitionProxy.Address.ToString().TrimEnd('/'),
+        // Room for a call the proxy delays to be slow without timing out.
+        ["Analysis__Timeout"] = (ProxiedAppHostFixture.RekognitionHold * 2).ToString(),
     };
 
     public static Uri Site { get; } = new("http://localhost:8080/");
+
+    /// <summary>Between the service and the local Rekognition, to make an analysis outlast its upload's answer.</summary>
+    public FaultProxy RekognitionProxy { get; private set; } = null!;
+
+    public override async ValueTask InitializeAsync()
+    {
+        RekognitionProxy = await FaultProxy.StartAsync();
+        RekognitionProxy.Hold = ProxiedAppHostFixture.RekognitionHold;
+        await base.InitializeAsync();
+        var rekognition = App.GetEndpoint("rekognition", "http");
+        RekognitionProxy.Target = () => rekognition;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await RekognitionProxy.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
 }
 
 [CollectionDefinition(Name)]

@@ -47,7 +47,7 @@ public sealed class ImagesClient(HttpClient http, AuthSession session)
         return image;
     }
 
-    /// <summary>How long a page waits for an analysis still under way: past it the sweep retries it, minutes later.</summary>
+    /// <summary>How long a page follows an analysis still under way: past it the sweep does it, minutes later.</summary>
     public static readonly TimeSpan AnalysisWatch = TimeSpan.FromSeconds(60);
 
     /// <summary>
