@@ -69,6 +69,39 @@ public sealed class FunctionEnvironmentTests
         }
     }
 
+    [Fact]
+    public async Task A_template_output_or_function_variable_in_an_environment_makes_provisioning_a_dependency_of_the_service()
+    {
+        var folder = Directory.CreateTempSubdirectory("imageaspire-refs-");
+        try
+        {
+            var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
+            {
+                Args = ["--environment", "Development", $"LocalAws:DataDirectory={folder.FullName}"],
+                DisableDashboard = true,
+            });
+            var aws = builder.AddLocalAws(Path.Combine(AppContext.BaseDirectory, "template.yaml"), ["http://localhost:8080"]);
+            // Given the values only: no WaitFor, no WithLocalAws.
+            var byOutput = builder.AddExecutable("by-output", "dotnet", folder.FullName).WithEnvironment("POOL", aws.Output("UserPoolId"));
+            var byVariable = builder.AddExecutable("by-variable", "dotnet", folder.FullName)
+                .WithEnvironment("TABLE", aws.Provisioning.Resource.FunctionVariable("ImageFunction", "Storage__Table"));
+            var unrelated = builder.AddExecutable("unrelated", "dotnet", folder.FullName).WithEnvironment("PLAIN", "value");
+
+            foreach (var service in new[] { byOutput, byVariable })
+            {
+                var dependencies = await service.Resource.GetResourceDependenciesAsync(builder.ExecutionContext, ResourceDependencyDiscoveryMode.DirectOnly, TestContext.Current.CancellationToken);
+                Assert.Contains(aws.Provisioning.Resource, dependencies);
+            }
+
+            Assert.DoesNotContain(aws.Provisioning.Resource,
+                await unrelated.Resource.GetResourceDependenciesAsync(builder.ExecutionContext, ResourceDependencyDiscoveryMode.DirectOnly, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private static List<string> TemplateVariables(CloudFormationTemplate template) =>
         [.. template.Resource("AWS::Lambda::Function", "ImageFunction").FunctionVariables.Select(v => v.Key)];
 }

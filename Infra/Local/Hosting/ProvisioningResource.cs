@@ -27,10 +27,16 @@ public sealed class ProvisioningResource(string name) : Resource(name), IResourc
     public ProvisionedFunctionVariableReference FunctionVariable(string functionLogicalId, string variable) => new(this, functionLogicalId, variable);
 }
 
-/// <summary>One environment variable the template gives a Lambda function, resolved against the local backend.</summary>
+/// <summary>
+/// One environment variable the template gives a Lambda function, resolved against the local backend. It references the
+/// provisioning resource, so a service given it depends on provisioning in the model (dashboard, publish).
+/// </summary>
 public sealed class ProvisionedFunctionVariableReference(ProvisioningResource resource, string functionLogicalId, string variable)
-    : IValueProvider, IManifestExpressionProvider
+    : IValueProvider, IManifestExpressionProvider, IValueWithReferences
 {
+    /// <inheritdoc />
+    public IEnumerable<object> References => [resource];
+
     /// <inheritdoc />
     public string ValueExpression => $"{{{resource.Name}.functions.{functionLogicalId}.{variable}}}";
 
@@ -46,10 +52,17 @@ public sealed class ProvisionedFunctionVariableReference(ProvisioningResource re
     }
 }
 
-/// <summary>One output of the provisioned local environment, resolved once provisioning has run.</summary>
+/// <summary>
+/// One output of the provisioned local environment (as Aspire.Hosting.AWS's <c>StackOutputReference</c> is of a deployed
+/// stack), resolved once provisioning has run. It references the provisioning resource, so a service given it depends
+/// on provisioning in the model.
+/// </summary>
 public sealed class ProvisionedOutputReference(ProvisioningResource resource, string outputName)
-    : IValueProvider, IManifestExpressionProvider
+    : IValueProvider, IManifestExpressionProvider, IValueWithReferences
 {
+    /// <inheritdoc />
+    public IEnumerable<object> References => [resource];
+
     /// <inheritdoc />
     public string ValueExpression => $"{{{resource.Name}.outputs.{outputName}}}";
 
