@@ -1,5 +1,10 @@
+using System.Diagnostics;
 using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
 using System.Xml.Linq;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using ImageAspire.Tests.Support;
 using static ImageAspire.Tests.Support.TestTimeout;
 
@@ -74,6 +79,115 @@ public sealed class PackageTests
         {
             feed.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task An_AppHost_using_the_package_runs_its_emulators_and_local_services_from_the_package()
+    {
+        var work = Directory.CreateTempSubdirectory("localaws-package-");
+        try
+        {
+            var (exitCode, output) = await Repository.RunAsync("dotnet",
+                ["pack", Repository.PathOf("Infra", "Local", "Hosting", "LocalAws.csproj"), "--no-build", "-c", Configuration, "-o", work.FullName, "-nologo"], Repository.Root, Timeout(300));
+            Assert.True(exitCode == 0, output);
+            // Where NuGet would extract it.
+            var root = Path.Combine(work.FullName, "packages", "imageaspire.hosting.localaws", "0.1.0");
+            await ZipFile.ExtractToDirectoryAsync(Path.Combine(work.FullName, "ImageAspire.Hosting.LocalAws.0.1.0.nupkg"), root, Timeout());
+
+            // The package's build file, imported into the AppHost, names this folder; LocalAws:PackageRoot stands for it.
+            var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
+            {
+                Args = ["--environment", "Development", $"LocalAws:PackageRoot={root}", $"LocalAws:DataDirectory={Path.Combine(work.FullName, "data")}"],
+                DisableDashboard = true,
+            });
+            var aws = builder.AddLocalAws(Repository.PathOf("Infra", "Deploy", "template.yaml"), ["http://localhost:8080"]);
+            var function = builder.AddExecutable("function", "dotnet", work.FullName);
+            var lambda = builder.AddLocalLambda("lambda", aws, function, "ImageFunction", aws.Issuer("UserPoolId"), aws.Output("UserPoolClientId"));
+            builder.AddLocalEdge(aws, lambda, Repository.PathOf("Web", "Web.csproj"), Path.Combine(work.FullName, "web"), "RenditionsBucket", aws.Output("UserPoolId"), aws.Output("UserPoolClientId"));
+            var model = builder.Resources;
+
+            foreach (var (name, service, assembly) in new[] { ("lambda", "lambda", "ImageAspire.LocalLambda"), ("edge", "edge", "ImageAspire.LocalEdge") })
+            {
+                var executable = Assert.IsType<ExecutableResource>(model.Single(r => r.Name == name));
+                var path = Path.Combine(root, "localaws", service, assembly + ".dll");
+                Assert.Equal(("dotnet", Path.GetDirectoryName(path)), (executable.Command, executable.WorkingDirectory));
+#pragma warning disable CS0618 // the replacement builder API does the same with more ceremony
+                Assert.Equal([path], await executable.GetArgumentValuesAsync(DistributedApplicationOperation.Publish));
+#pragma warning restore CS0618
+                Assert.True(File.Exists(path), path);
+            }
+
+            // The emulators run from a writable copy (npm installs there), not from the package folder.
+            var s3 = Assert.IsType<ExecutableResource>(model.Single(r => r.Name == "s3"));
+            Assert.False(s3.WorkingDirectory.StartsWith(root, StringComparison.Ordinal), s3.WorkingDirectory);
+            Assert.Equal(s3.WorkingDirectory, Assert.IsType<ExecutableResource>(model.Single(r => r.Name == "npm-ci")).WorkingDirectory);
+
+            // The packaged local Lambda service starts with dotnet and answers its health check.
+            await AssertServiceRunsAsync(Path.Combine(root, "localaws", "lambda", "ImageAspire.LocalLambda.dll"));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    private static async Task AssertServiceRunsAsync(string assembly)
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [assembly])
+        {
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment =
+            {
+                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+                ["ASPNETCORE_ENVIRONMENT"] = "Development",
+                // Read at start only; nothing is called before an invocation.
+                ["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:9",
+                ["Auth__Issuer"] = "http://127.0.0.1:9/pool",
+                ["Auth__ClientId"] = "client",
+                ["HttpApi__RouteKey"] = "ANY /api/{proxy+}",
+            },
+        };
+        using var process = Process.Start(start)!;
+        var log = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => log.AppendLine(e.Data);
+        process.ErrorDataReceived += (_, e) => log.AppendLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var waited = Stopwatch.StartNew();
+            HttpStatusCode? status = null;
+            while (status != HttpStatusCode.OK && !process.HasExited && waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                try
+                {
+                    using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health"), Timeout());
+                    status = response.StatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(200, Timeout());
+                }
+            }
+
+            Assert.True(status == HttpStatusCode.OK, $"{assembly}: {status}; exited {process.HasExited}\n{log}");
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(Timeout());
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static byte[] Read(ZipArchive package, string entry)

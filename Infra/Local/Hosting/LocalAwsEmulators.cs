@@ -18,25 +18,32 @@ internal sealed record LocalAwsEmulators(
     string S3EventSecret,
     IReadOnlyList<IResourceBuilder<IResource>> Resources)
 {
-    private static string EmulatorsDirectory => LocalAwsExtensions.BuildMetadata("LocalAws.Emulators");
-
     /// <summary>Adds the backend's processes; the S3 event secret is made here, once, for the sender and its receivers.</summary>
     public static LocalAwsEmulators Add(IDistributedApplicationBuilder builder, LocalAwsOptions options, string dataDirectory)
     {
-        var npm = builder.AddExecutable("npm-ci", "node", EmulatorsDirectory, "install-once.js")
+        var assets = LocalAwsAssets.Of(builder);
+        var emulators = assets.EmulatorsDirectory;
+        var npm = builder.AddExecutable("npm-ci", "node", emulators, "install-once.js")
             .WithEnvironment("npm_config_update_notifier", "false");
-        var cognito = AddCognito(builder, npm, dataDirectory);
-        var rekognition = AddRekognition(builder, npm, LocalAwsBackend.AccessKeyIdFor(options.Backend));
+        // The package's launchers are copied where they run just before the install, not while the model is built.
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(npm.Resource, (_, _) =>
+        {
+            assets.CopyLaunchers();
+            return Task.CompletedTask;
+        });
+        var cognito = AddCognito(builder, npm, emulators, dataDirectory);
+        var rekognition = AddRekognition(builder, npm, emulators, LocalAwsBackend.AccessKeyIdFor(options.Backend));
         var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
         return options.Backend == LocalAwsBackendKind.LocalStack
             ? AddLocalStack(builder, options, dataDirectory, cognito, rekognition, secret)
-            : AddNodeEmulators(builder, npm, dataDirectory, cognito, rekognition, secret);
+            : AddNodeEmulators(builder, npm, emulators, dataDirectory, cognito, rekognition, secret);
     }
 
     // Not among the resources provisioning (and so the services) wait for: its models take seconds to load, and a
     // service must start and answer without it; the analysis of what arrives meanwhile waits or is retried.
-    private static IResourceBuilder<ExecutableResource> AddRekognition(IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string accessKeyId) =>
-        builder.AddExecutable("rekognition", "node", EmulatorsDirectory, "rekognition.js")
+    private static IResourceBuilder<ExecutableResource> AddRekognition(
+        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string emulators, string accessKeyId) =>
+        builder.AddExecutable("rekognition", "node", emulators, "rekognition.js")
             .WithHttpEndpoint(env: "PORT", name: "http")
             .WithEnvironment("REKOGNITION_ACCESS_KEY_ID", accessKeyId)
             .WithEnvironment("REKOGNITION_SECRET_ACCESS_KEY", accessKeyId)
@@ -44,9 +51,9 @@ internal sealed record LocalAwsEmulators(
             .WaitForCompletion(npm);
 
     private static IResourceBuilder<ExecutableResource> AddCognito(
-        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory)
+        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string emulators, string dataDirectory)
     {
-        var cognito = builder.AddExecutable("cognito", "node", EmulatorsDirectory, "cognito.js")
+        var cognito = builder.AddExecutable("cognito", "node", emulators, "cognito.js")
             .WithHttpEndpoint(env: "PORT", name: "http")
             .WithEnvironment("COGNITO_DATA_DIR", Path.Combine(dataDirectory, "cognito"))
             .WithEnvironment("COGNITO_CONFIRMATION_CODE", LocalAwsBackend.ConfirmationCode)
@@ -56,17 +63,17 @@ internal sealed record LocalAwsEmulators(
     }
 
     private static LocalAwsEmulators AddNodeEmulators(
-        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string dataDirectory, IResourceBuilder<ExecutableResource> cognito,
-        IResourceBuilder<ExecutableResource> rekognition, string secret)
+        IDistributedApplicationBuilder builder, IResourceBuilder<ExecutableResource> npm, string emulators, string dataDirectory,
+        IResourceBuilder<ExecutableResource> cognito, IResourceBuilder<ExecutableResource> rekognition, string secret)
     {
-        var s3 = builder.AddExecutable("s3", "node", EmulatorsDirectory, "--openssl-legacy-provider", "s3.js")
+        var s3 = builder.AddExecutable("s3", "node", emulators, "--openssl-legacy-provider", "s3.js")
             .WithHttpEndpoint(env: "PORT", name: "http")
             .WithEnvironment("S3_DATA_DIR", Path.Combine(dataDirectory, "s3"))
             .WithEnvironment("S3_EVENT_WEBHOOK_SECRET", secret)
             .WithEnvironment("S3_EVENT_WEBHOOK_HEADER", LocalAwsBackend.S3EventSecretHeader)
             .WithHttpHealthCheck("/")
             .WaitForCompletion(npm);
-        var dynamodb = builder.AddExecutable("dynamodb", "node", EmulatorsDirectory, "dynamodb.js")
+        var dynamodb = builder.AddExecutable("dynamodb", "node", emulators, "dynamodb.js")
             .WithHttpEndpoint(env: "PORT", name: "http")
             .WithEnvironment("DYNAMODB_DATA_DIR", Path.Combine(dataDirectory, "dynamodb"))
             .WithHttpHealthCheck("/")

@@ -14,12 +14,12 @@ public static class LocalEdgeExtensions
 
     /// <summary>
     /// Publishes <paramref name="webProject"/> to <paramref name="output"/> (a <c>web-build</c> step the edge waits for)
-    /// and adds the edge (<c>Infra/Local/Edge</c>) at <see cref="EdgeOrigin"/>: the app with its SPA fallback,
+    /// and adds the edge (from the package, or <c>Infra/Local/Edge</c> in this repository) at <see cref="EdgeOrigin"/>: the app with its SPA fallback,
     /// <c>/api/*</c> to <paramref name="api"/> and <c>/media/*</c> to the bucket <paramref name="mediaBucketLogicalId"/>,
     /// with the path patterns and security headers of the template's distribution, and the app's
     /// <c>/appsettings.json</c> (the Cognito endpoint, pool and client).
     /// </summary>
-    public static IResourceBuilder<ProjectResource> AddLocalEdge(
+    public static IResourceBuilder<IResourceWithEndpoints> AddLocalEdge(
         this IDistributedApplicationBuilder builder, LocalAwsBackend backend, IResourceBuilder<IResourceWithEndpoints> api,
         string webProject, string output, string mediaBucketLogicalId, ProvisionedOutputReference userPoolId, ProvisionedOutputReference clientId)
     {
@@ -36,23 +36,30 @@ public static class LocalEdgeExtensions
             return Task.CompletedTask;
         });
 
-        return builder.AddProject("edge", LocalAwsExtensions.BuildMetadata("LocalAws.LocalEdgeProject"))
-            .WithEndpoint("http", endpoint => endpoint.Port = EdgePort(builder.Configuration))
-            .WithEnvironment("Edge__Template", backend.TemplatePath)
-            .WithEnvironment("Edge__Stage", backend.Options.Stage)
-            .WithEnvironment("Edge__WebRoot", Path.Combine(output, "wwwroot"))
-            .WithEnvironment("Edge__Origins__api", api.GetEndpoint("http"))
-            .WithEnvironment("Edge__Origins__media", backend.S3Endpoint)
-            .WithEnvironment("Edge__MediaBucket", backend.BucketName(mediaBucketLogicalId))
-            .WithEnvironment($"Edge__TrustedKeys__{backend.MediaKeyPair.KeyPairId}", backend.MediaKeyPair.PublicKeyPem)
-            .WithEnvironment("Edge__ConnectSources", ReferenceExpression.Create($"{backend.CognitoEndpoint} {backend.S3Endpoint}"))
-            .WithEnvironment("Cognito__Endpoint", ReferenceExpression.Create($"{backend.CognitoEndpoint}/"))
-            .WithEnvironment("Cognito__Region", backend.Options.Region)
-            .WithEnvironment("Cognito__UserPoolId", userPoolId)
-            .WithEnvironment("Cognito__ClientId", clientId)
-            .WithHttpHealthCheck("/health")
-            .WaitForCompletion(webBuild)
-            .WaitFor(api);
+        // From the package, the prebuilt service run with dotnet; in this repository, its project.
+        var assets = LocalAwsAssets.Of(builder);
+        var port = EdgePort(builder.Configuration);
+        return assets.FromPackage
+            ? Configure(builder.AddPackagedService("edge", assets, "edge", "ImageAspire.LocalEdge", port))
+            : Configure(builder.AddProject("edge", LocalAwsExtensions.BuildMetadata("LocalAws.LocalEdgeProject")).WithEndpoint("http", endpoint => endpoint.Port = port));
+
+        IResourceBuilder<T> Configure<T>(IResourceBuilder<T> edge) where T : IResourceWithEnvironment, IResourceWithEndpoints, IResourceWithWaitSupport =>
+            edge
+                .WithEnvironment("Edge__Template", backend.TemplatePath)
+                .WithEnvironment("Edge__Stage", backend.Options.Stage)
+                .WithEnvironment("Edge__WebRoot", Path.Combine(output, "wwwroot"))
+                .WithEnvironment("Edge__Origins__api", api.GetEndpoint("http"))
+                .WithEnvironment("Edge__Origins__media", backend.S3Endpoint)
+                .WithEnvironment("Edge__MediaBucket", backend.BucketName(mediaBucketLogicalId))
+                .WithEnvironment($"Edge__TrustedKeys__{backend.MediaKeyPair.KeyPairId}", backend.MediaKeyPair.PublicKeyPem)
+                .WithEnvironment("Edge__ConnectSources", ReferenceExpression.Create($"{backend.CognitoEndpoint} {backend.S3Endpoint}"))
+                .WithEnvironment("Cognito__Endpoint", ReferenceExpression.Create($"{backend.CognitoEndpoint}/"))
+                .WithEnvironment("Cognito__Region", backend.Options.Region)
+                .WithEnvironment("Cognito__UserPoolId", userPoolId)
+                .WithEnvironment("Cognito__ClientId", clientId)
+                .WithHttpHealthCheck("/health")
+                .WaitForCompletion(webBuild)
+                .WaitFor(api);
     }
 
     private const string PublishMarker = ".publish-complete";

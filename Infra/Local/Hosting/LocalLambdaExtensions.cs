@@ -9,14 +9,14 @@ namespace Aspire.Hosting;
 public static class LocalLambdaExtensions
 {
     /// <summary>
-    /// Adds the local Lambda service (<c>Infra/Local/Lambda</c>): the Runtime API that <paramref name="function"/> polls
+    /// Adds the local Lambda service (from the package, or <c>Infra/Local/Lambda</c> in this repository): the Runtime API that <paramref name="function"/> polls
     /// (it gets <c>AWS_LAMBDA_RUNTIME_API</c> and so serves invocations instead of listening), an HTTP API front with the
     /// Cognito JWT authorizer of <paramref name="issuer"/> and <paramref name="clientId"/> on <c>/api/*</c>, and delivery
     /// of the local S3's object events as S3 notifications. The function's name, memory size and timeout are those of
     /// the template's <c>AWS::Lambda::Function</c> <paramref name="functionLogicalId"/>; its asynchronous retries, maximum
     /// event age and on-failure bucket those of the template's <c>AWS::Lambda::EventInvokeConfig</c> for it.
     /// </summary>
-    public static IResourceBuilder<ProjectResource> AddLocalLambda<TFunction>(
+    public static IResourceBuilder<IResourceWithEndpoints> AddLocalLambda<TFunction>(
         this IDistributedApplicationBuilder builder, string name, LocalAwsBackend backend, IResourceBuilder<TFunction> function,
         string functionLogicalId, ReferenceExpression issuer, ProvisionedOutputReference clientId)
         where TFunction : IResourceWithEnvironment, IResourceWithWaitSupport
@@ -33,17 +33,24 @@ public static class LocalLambdaExtensions
         var functionName = Property("FunctionName", functionLogicalId);
         var timeoutSeconds = int.Parse(Property("Timeout", "3"), CultureInfo.InvariantCulture);
 
-        var lambda = builder.AddProject(name, LocalAwsExtensions.BuildMetadata("LocalAws.LocalLambdaProject"))
-            .WithEnvironment("Lambda__FunctionArn", $"arn:aws:lambda:{context.Region}:{context.AccountId}:function:{functionName}")
-            .WithEnvironment("Lambda__TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture))
-            .WithAsyncInvokeConfig(backend, functionLogicalId)
-            .WithHttpApiRoute(backend, functionLogicalId)
-            .WithLocalAws(backend)
-            .WithEnvironment("Auth__Issuer", issuer)
-            .WithEnvironment("Auth__ClientId", clientId)
-            .WithS3EventSecret(backend)
-            .WithHttpHealthCheck("/health")
-            .WaitForCompletion(backend.Provisioning);
+        // From the package, the prebuilt service run with dotnet; in this repository, its project.
+        var assets = LocalAwsAssets.Of(builder);
+        IResourceBuilder<IResourceWithEndpoints> lambda = assets.FromPackage
+            ? Configure(builder.AddPackagedService(name, assets, "lambda", "ImageAspire.LocalLambda"))
+            : Configure(builder.AddProject(name, LocalAwsExtensions.BuildMetadata("LocalAws.LocalLambdaProject")));
+
+        IResourceBuilder<T> Configure<T>(IResourceBuilder<T> service) where T : IResourceWithEnvironment, IResourceWithEndpoints, IResourceWithWaitSupport =>
+            service
+                .WithEnvironment("Lambda__FunctionArn", $"arn:aws:lambda:{context.Region}:{context.AccountId}:function:{functionName}")
+                .WithEnvironment("Lambda__TimeoutSeconds", timeoutSeconds.ToString(CultureInfo.InvariantCulture))
+                .WithAsyncInvokeConfig(backend, functionLogicalId)
+                .WithHttpApiRoute(backend, functionLogicalId)
+                .WithLocalAws(backend)
+                .WithEnvironment("Auth__Issuer", issuer)
+                .WithEnvironment("Auth__ClientId", clientId)
+                .WithS3EventSecret(backend)
+                .WithHttpHealthCheck("/health")
+                .WaitForCompletion(backend.Provisioning);
 
         // As Lambda tells the runtime its LoggingConfig (the function's own variables come with WithFunctionEnvironment).
         foreach (var (variable, path) in new[]
@@ -68,7 +75,8 @@ public static class LocalLambdaExtensions
     }
 
     // The route whose integration targets the function (!GetAtt <function>.Arn), and the API's stage.
-    private static IResourceBuilder<ProjectResource> WithHttpApiRoute(this IResourceBuilder<ProjectResource> lambda, LocalAwsBackend backend, string functionLogicalId)
+    private static IResourceBuilder<T> WithHttpApiRoute<T>(this IResourceBuilder<T> lambda, LocalAwsBackend backend, string functionLogicalId)
+        where T : IResourceWithEnvironment
     {
         var template = backend.Template;
         var integrations = template.ResourcesOfType("AWS::ApiGatewayV2::Integration")
@@ -92,7 +100,8 @@ public static class LocalLambdaExtensions
     }
 
     // Lambda's defaults where the template's EventInvokeConfig (or the property) is absent: two retries, six hours.
-    private static IResourceBuilder<ProjectResource> WithAsyncInvokeConfig(this IResourceBuilder<ProjectResource> lambda, LocalAwsBackend backend, string functionLogicalId)
+    private static IResourceBuilder<T> WithAsyncInvokeConfig<T>(this IResourceBuilder<T> lambda, LocalAwsBackend backend, string functionLogicalId)
+        where T : IResourceWithEnvironment
     {
         var config = backend.Template.ResourcesOfType("AWS::Lambda::EventInvokeConfig")
             .SingleOrDefault(r => r.Properties["FunctionName"] is JsonObject reference && (string?)reference["Ref"] == functionLogicalId);
