@@ -259,8 +259,7 @@ public sealed class AnalysisStateMachineTests
     public async Task An_upload_is_answered_before_a_slow_analysis_which_is_stored_with_its_entries_when_it_ends()
     {
         using var h = new Harness();
-        var slow = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Analyzer.Answer = (_, _) => slow.Task;
+        var slow = SlowAnalysis(h);
         var image = await AnsweredAsync(h, "cat.jpg");
         Assert.Equal((ImageStatus.Ready, AnalysisStatus.Pending, 0), (image!.Status, image.Analysis!.Status, image.Analysis.Attempts));
         // Due, once the run still under way has had its time.
@@ -303,8 +302,7 @@ public sealed class AnalysisStateMachineTests
     public async Task An_analysis_that_ends_after_its_image_was_deleted_leaves_it_deleted_and_one_that_cannot_be_stored_stays_due()
     {
         using var h = new Harness();
-        var slow = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Analyzer.Answer = (_, _) => slow.Task;
+        var slow = SlowAnalysis(h);
         var deleted = await AnsweredAsync(h, "a.jpg");
         Assert.True(await h.Library.DeleteAsync(Harness.Owner, deleted.Id, Harness.Token));
         slow.SetResult(Cat);
@@ -313,8 +311,7 @@ public sealed class AnalysisStateMachineTests
         Assert.Empty((await h.Library.ListByLabelAsync(Harness.Owner, "cat", 10, null, Harness.Token)).Items);
 
         // Storage down when the run ends: the image keeps Pending and stays due, and the sweep stores it later.
-        var late = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Analyzer.Answer = (_, _) => late.Task;
+        var late = SlowAnalysis(h);
         var kept = await AnsweredAsync(h, "b.jpg");
         h.Plan.Down = true;
         late.SetResult(Cat);
@@ -336,8 +333,7 @@ public sealed class AnalysisStateMachineTests
     public async Task Faces_found_after_the_squares_were_cut_make_the_renditions_again_under_a_new_attempt_and_the_old_ones_go()
     {
         using var h = new Harness();
-        var slow = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
-        h.Analyzer.Answer = (_, _) => slow.Task;
+        var slow = SlowAnalysis(h);
         var image = await AnsweredAsync(h, "face.jpg");
         Assert.Empty(Assert.Single(h.Pipeline.CropFaces));
         Assert.False(image.FramedOnFaces);
@@ -386,6 +382,14 @@ public sealed class AnalysisStateMachineTests
         await h.Analyses.RetryDueAsync(10, Harness.Token);
         Assert.Equal(ImageStatus.Discarded, h.Metadata.Peek(Harness.Owner, other.Id)!.Status);
         Assert.DoesNotContain(h.Objects.Keys, k => k.Key.Contains(other.Id, StringComparison.Ordinal));
+    }
+
+    /// <summary>Analyses that end when the test says.</summary>
+    private static TaskCompletionSource<ImageAnalysis> SlowAnalysis(Harness h)
+    {
+        var slow = new TaskCompletionSource<ImageAnalysis>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Analyzer.Answer = (_, _) => slow.Task;
+        return slow;
     }
 
     /// <summary>An upload whose analysis has not ended, answered once the face wait (its only wait for it) runs out on the fake clock.</summary>
