@@ -70,13 +70,13 @@ public sealed class ImageAnalyses(
     /// </summary>
     private async Task<ImageRecord?> StoreAsync(ImageRecord image, ImageAnalysis analysis, CancellationToken cancellationToken)
     {
-        var framed = SquareReframer.IsDue(image, analysis)
+        var (framed, staged) = SquareReframer.IsDue(image, analysis)
             ? await reframer.ReframeAsync(image, [.. analysis.Faces.Select(f => f.Box)], cancellationToken)
-            : null;
-        var stored = await metadata.TryUpdateAsync(await RecordAsync(framed?.Image ?? image, analysis, cancellationToken), image.Version, cancellationToken);
-        if (framed is { } replaced)
+            : (image, null);
+        var stored = await metadata.TryUpdateAsync(await RecordAsync(framed, analysis, cancellationToken), image.Version, cancellationToken);
+        if (staged is not null)
         {
-            await (stored is null ? replaced.Staged.RemoveAsync() : reframer.RemoveReplacedAsync(image));
+            await (stored is null ? staged.RemoveAsync() : reframer.RemoveReplacedAsync(image));
         }
 
         return stored;
@@ -107,7 +107,8 @@ public sealed class ImageAnalyses(
         if (!force)
         {
             // Claimed before Rekognition is called (it bills each call) or the renditions are made again: of two sweeps
-            // that found the image due, one wins this write and the other leaves it. A claim whose process dies lapses, and the image is due again.
+            // that found the image due, one wins this write and the other leaves it. A claim whose process dies lapses,
+            // and the image is due again.
             var claimed = await metadata.TryUpdateAsync(image with { AnalysisDueAt = time.GetUtcNow() + ClaimLease }, image.Version, cancellationToken);
             if (claimed is null)
             {
@@ -209,8 +210,8 @@ public sealed class ImageAnalyses(
     }
 
     /// <summary>
-    /// Still running: once it has had its time. Label entries or reframed renditions missing: soon. A retryable failure: later each time (the
-    /// delay doubles). Otherwise never.
+    /// Still running: once it has had its time. Label entries or reframed renditions missing: soon. A retryable
+    /// failure: later each time (the delay doubles). Otherwise never.
     /// </summary>
     private DateTimeOffset? DueAt(ImageAnalysis analysis, bool complete)
     {

@@ -32,16 +32,17 @@ public sealed class SquareReframer(
 
     /// <summary>
     /// The image with its renditions made again around <paramref name="faces"/>, written under a new attempt (staged:
-    /// remove them if the item is not written), or null when its original is gone or can no longer be processed.
+    /// remove them if the item is not written). When its original is gone or can no longer be processed, the image as
+    /// it is, marked so that it is not tried again, and nothing staged.
     /// </summary>
-    public async Task<(ImageRecord Image, StagedObjects Staged)?> ReframeAsync(ImageRecord image, IReadOnlyList<BoundingBox> faces, CancellationToken cancellationToken)
+    public async Task<(ImageRecord Image, StagedObjects? Staged)> ReframeAsync(ImageRecord image, IReadOnlyList<BoundingBox> faces, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(image);
         var current = await settings.GetAsync(cancellationToken);
         if (await objects.HeadAsync(storage.Value.OriginalsBucket, image.OriginalKey, cancellationToken) is null)
         {
             logger.LogInformation("Image {ImageId}: its original is gone; its renditions stay as they are", image.Id);
-            return null;
+            return (image with { FramedOnFaces = true }, null);
         }
 
         var original = await objects.GetAsync(storage.Value.OriginalsBucket, image.OriginalKey, processing.Value.MaxPresignedUploadBytes, cancellationToken);
@@ -53,7 +54,7 @@ public sealed class SquareReframer(
         catch (ImageRejectedException ex)
         {
             logger.LogWarning(ex, "Image {ImageId}: its original can no longer be processed; its renditions stay as they are", image.Id);
-            return null;
+            return (image with { FramedOnFaces = true }, null);
         }
 
         if (result.CropSource is not null)

@@ -51,8 +51,9 @@ public sealed record ImageRecord
     /// <summary>What Rekognition found (null on items written before analysis existed).</summary>
     public Analysis.ImageAnalysis? Analysis { get; init; }
     /// <summary>
-    /// Whether the square renditions were cut around the faces found. When faces are found only later (an analysis
-    /// that outlasted the face wait, or a retry), the renditions are made again (<c>SquareReframer</c>).
+    /// Whether the square renditions were cut around the faces found (or there are none, or they can no longer be made
+    /// again). When faces are found only later (an analysis that outlasted the face wait, or a retry), the renditions
+    /// are made again (<c>SquareReframer</c>).
     /// </summary>
     public bool FramedOnFaces { get; init; }
     /// <summary>

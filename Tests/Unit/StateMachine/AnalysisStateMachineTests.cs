@@ -1,4 +1,5 @@
 using ImageAspire.ImageService.Analysis;
+using ImageAspire.ImageService.Images;
 using ImageAspire.ImageService.Storage;
 
 namespace ImageAspire.Tests.Unit.StateMachine;
@@ -382,6 +383,18 @@ public sealed class AnalysisStateMachineTests
         await h.Analyses.RetryDueAsync(10, Harness.Token);
         Assert.Equal(ImageStatus.Discarded, h.Metadata.Peek(Harness.Owner, other.Id)!.Status);
         Assert.DoesNotContain(h.Objects.Keys, k => k.Key.Contains(other.Id, StringComparison.Ordinal));
+
+        // Its original gone: its renditions stay as they are, nothing is written, and it is not due again for them.
+        h.Analyzer.Answer = (_, _) => Task.FromResult(Cat);
+        var orphaned = await h.Direct.UploadAsync(Harness.Owner, "gone.jpg", FakePipeline.Good, Harness.Token);
+        await h.Objects.DeleteAsync(Harness.Originals, [orphaned.OriginalKey], Harness.Token);
+        var keysBefore = h.Objects.Keys.Count;
+        var withFaces = Cat with { Faces = [new DetectedFace(Face, 99)] };
+        var (unchanged, staged) = await h.Reframer.ReframeAsync(orphaned, [Face], Harness.Token);
+        Assert.Null(staged);
+        Assert.Equal((orphaned.Attempt, orphaned.Renditions), (unchanged.Attempt, unchanged.Renditions));
+        Assert.False(SquareReframer.IsDue(unchanged, withFaces));
+        Assert.Equal(keysBefore, h.Objects.Keys.Count);
     }
 
     /// <summary>Analyses that end when the test says.</summary>
