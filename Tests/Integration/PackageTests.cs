@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Xml.Linq;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using ImageAspire.Hosting.LocalAws;
 using ImageAspire.Tests.Support;
 using static ImageAspire.Tests.Support.TestTimeout;
 
@@ -40,6 +41,8 @@ public sealed class PackageTests
             using var package = ZipFile.OpenRead(Path.Combine(feed.FullName, "ImageAspire.Hosting.LocalAws.0.1.0.nupkg"));
             var entries = package.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
             Assert.Contains("lib/net10.0/ImageAspire.Hosting.LocalAws.dll", entries);
+            // IntelliSense for the extension methods and the resource types.
+            Assert.Contains("lib/net10.0/ImageAspire.Hosting.LocalAws.xml", entries);
             Assert.Contains("README.md", entries);
             Assert.Contains("buildTransitive/ImageAspire.Hosting.LocalAws.targets", entries);
 
@@ -63,6 +66,10 @@ public sealed class PackageTests
             string? Metadata(string name) => nuspec.Descendants().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
             Assert.Equal(("ImageAspire.Hosting.LocalAws", "0.1.0", "MIT", "README.md"), (Metadata("id"), Metadata("version"), Metadata("license"), Metadata("readme")));
             Assert.Contains("aspire", Metadata("tags")!.Split(' '));
+            // The commit it was packed from (and the address, where the clone has an origin remote).
+            var repository = nuspec.Descendants().Single(e => e.Name.LocalName == "repository");
+            var (_, head) = await Repository.RunAsync("git", ["rev-parse", "HEAD"], Repository.Root, Timeout());
+            Assert.Equal(("git", head.Trim()), ((string?)repository.Attribute("type"), (string?)repository.Attribute("commit")));
             var dependencies = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string?)e.Attribute("id")).ToList();
             Assert.Contains("ImageAspire.LocalAws.Templates", dependencies);
             Assert.Contains("Aspire.Hosting", dependencies);
@@ -128,6 +135,188 @@ public sealed class PackageTests
         finally
         {
             work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// What a user does: a fresh AppHost outside this solution references the package from a feed (no project reference),
+    /// with a template of its own and a function of its own; <c>dotnet run</c> gives the emulators, provisioning, the
+    /// Runtime API, the HTTP API with its JWT authorizer and S3 event delivery. Packed under a version of its own, so the
+    /// machine's NuGet cache can never hand it an earlier build; that version is removed from the cache afterwards.
+    /// </summary>
+    [Fact]
+    public async Task A_fresh_AppHost_using_the_package_from_a_feed_runs_its_own_template_end_to_end()
+    {
+        var work = Directory.CreateTempSubdirectory("localaws-consumer-");
+        var version = $"0.1.0-consumer.{DateTime.UtcNow:yyyyMMddHHmmss}";
+        Process? appHost = null;
+        var log = new System.Text.StringBuilder();
+        try
+        {
+            var feed = Path.Combine(work.FullName, "feed");
+            foreach (var project in new[] { Repository.PathOf("Infra", "Local", "Templates", "Templates.csproj"), Repository.PathOf("Infra", "Local", "Hosting", "LocalAws.csproj") })
+            {
+                var (packed, packOutput) = await Repository.RunAsync("dotnet",
+                    ["pack", project, "--no-build", "-c", Configuration, "-o", feed, $"-p:Version={version}", "-nologo"], Repository.Root, Timeout(300));
+                Assert.True(packed == 0, packOutput);
+            }
+
+            var consumer = Path.Combine(work.FullName, "consumer");
+            CopyDirectory(Repository.PathOf("Tests", "Fixtures", "localaws-consumer"), consumer);
+            // The feed beside the machine's own sources (no <clear/>): everything else restores as it always does.
+            await File.WriteAllTextAsync(Path.Combine(consumer, "nuget.config"),
+                $"""<?xml version="1.0" encoding="utf-8"?><configuration><packageSources><add key="local" value="{feed}" /></packageSources></configuration>""", Timeout());
+            var appHostProject = Path.Combine(consumer, "AppHost", "Consumer.AppHost.csproj");
+            var (built, buildOutput) = await Repository.RunAsync("dotnet", ["build", appHostProject, $"-p:LocalAwsVersion={version}", "-nologo"], consumer, Timeout(600));
+            Assert.True(built == 0, buildOutput);
+
+            var ready = Path.Combine(work.FullName, "ready.json");
+            var start = new ProcessStartInfo("dotnet", ["run", "--no-build", "--project", appHostProject])
+            {
+                WorkingDirectory = consumer,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                Environment =
+                {
+                    ["DOTNET_ENVIRONMENT"] = "Development",
+                    ["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true",
+                    ["CONSUMER_READY_FILE"] = ready,
+                    // The launchers' writable copy (and its npm install) in this test's folder, not the user's.
+                    ["XDG_DATA_HOME"] = Path.Combine(work.FullName, "xdg"),
+                },
+            };
+            appHost = Process.Start(start)!;
+            appHost.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+            appHost.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+            appHost.BeginOutputReadLine();
+            appHost.BeginErrorReadLine();
+            var waited = Stopwatch.StartNew();
+            while (!File.Exists(ready) && !appHost.HasExited && waited.Elapsed < TimeSpan.FromMinutes(5))
+            {
+                await Task.Delay(500, Timeout());
+            }
+
+            Assert.True(File.Exists(ready), $"The AppHost did not get ready (exited: {appHost.HasExited}):\n{Log()}");
+            var endpoints = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(await File.ReadAllTextAsync(ready, Timeout()))!;
+            // Its parts came from the package NuGet extracted, and npm installed the launchers in the user's data folder:
+            // not from this repository, whose paths the library also knows.
+            Assert.StartsWith(Path.Combine(NuGetCache(), "imageaspire.hosting.localaws", version), endpoints["LambdaDirectory"], StringComparison.Ordinal);
+            Assert.True(Directory.Exists(Path.Combine(work.FullName, "xdg", "ImageAspire.Hosting.LocalAws", "0.1.0.0", "emulators", "node_modules")), Log());
+
+            // The HTTP API's JWT authorizer: no token, no call; a signed-in user's token reaches the function with its claims.
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            var whoami = new Uri(new Uri(endpoints["HttpApi"]), "/notes/whoami");
+            using (var anonymous = await http.GetAsync(whoami, Timeout()))
+            {
+                Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            }
+
+            var tokens = await new CognitoClient(http, new Uri(endpoints["Cognito"])).SignInAsync(endpoints["ClientId"], "reader@example.com", "Consumer-Pass1", Timeout());
+            using var request = new HttpRequestMessage(HttpMethod.Get, whoami) { Headers = { Authorization = new("Bearer", tokens.AccessToken) } };
+            using var answer = await http.SendAsync(request, Timeout());
+            var body = await answer.Content.ReadAsStringAsync(Timeout());
+            Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{answer.StatusCode}: {body}\n{Log()}");
+            var claims = System.Text.Json.Nodes.JsonNode.Parse(body)!;
+            Assert.Equal("GET /notes/{proxy+}", (string?)claims["route"]);
+            Assert.Equal(SubjectOf(tokens.AccessToken), (string?)claims["sub"]);
+
+            // An object put with the AWS SDK is an S3 event to the function, which writes the table.
+            var credentials = new Amazon.Runtime.BasicAWSCredentials(endpoints["AccessKeyId"], endpoints["AccessKeyId"]);
+            using var s3 = new Amazon.S3.AmazonS3Client(credentials, new Amazon.S3.AmazonS3Config { ServiceURL = endpoints["S3"], ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+            using var dynamoDb = new Amazon.DynamoDBv2.AmazonDynamoDBClient(credentials, new Amazon.DynamoDBv2.AmazonDynamoDBConfig { ServiceURL = endpoints["DynamoDb"], AuthenticationRegion = "us-east-1" });
+            var key = $"notes/{Guid.NewGuid():N}.txt";
+            await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = endpoints["Bucket"], Key = key, ContentBody = "a note" }, Timeout());
+            Dictionary<string, Amazon.DynamoDBv2.Model.AttributeValue>? item = null;
+            waited.Restart();
+            while (item is null && waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                var found = await dynamoDb.GetItemAsync(new Amazon.DynamoDBv2.Model.GetItemRequest
+                {
+                    TableName = endpoints["Table"],
+                    Key = new() { ["Key"] = new() { S = key } },
+                    ConsistentRead = true,
+                }, Timeout());
+                item = found.Item is { Count: > 0 } ? found.Item : null;
+                if (item is null)
+                {
+                    await Task.Delay(250, Timeout());
+                }
+            }
+
+            Assert.True(item is not null, $"The function wrote nothing for {key} within a minute.\n{Log()}");
+            Assert.Equal(endpoints["Bucket"], item["Bucket"].S);
+            Assert.StartsWith("ObjectCreated:", item["Event"].S, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (appHost is not null)
+            {
+                await StopAsync(appHost);
+                appHost.Dispose();
+            }
+
+            work.Delete(recursive: true);
+            var cache = NuGetCache();
+            foreach (var id in new[] { "imageaspire.hosting.localaws", "imageaspire.localaws.templates" })
+            {
+                var folder = Path.Combine(cache, id, version);
+                if (Directory.Exists(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+        }
+
+        string Log()
+        {
+            lock (log)
+            {
+                return log.ToString();
+            }
+        }
+    }
+
+    // As Ctrl+C would: the AppHost stops its resources (and removes its data folder); killed if it has not within 30 s.
+    private static async Task StopAsync(Process appHost)
+    {
+        if (!appHost.HasExited)
+        {
+            using var terminate = Process.Start("kill", ["-TERM", appHost.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await terminate.WaitForExitAsync(Timeout());
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await appHost.WaitForExitAsync(grace.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (!appHost.HasExited)
+        {
+            appHost.Kill(entireProcessTree: true);
+            await appHost.WaitForExitAsync(Timeout());
+        }
+    }
+
+    private static string NuGetCache() => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } packages
+        ? packages
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    private static string? SubjectOf(string jwt)
+    {
+        var payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
+        return (string?)System.Text.Json.Nodes.JsonNode.Parse(Convert.FromBase64String(payload))?["sub"];
+    }
+
+    private static void CopyDirectory(string source, string target)
+    {
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(target, relative))!);
+            File.Copy(file, Path.Combine(target, relative));
         }
     }
 

@@ -137,6 +137,7 @@ public sealed class LocalAwsBackend
 /// <summary>A CloudFront key pair: the public key's id (as CloudFront assigns one) and both halves, PEM.</summary>
 public sealed record CloudFrontKeyPair(string KeyPairId, string PrivateKeyPem, string PublicKeyPem)
 {
+    /// <summary>A new RSA 2048 key pair with a random key id, as a local run makes one for signed media access.</summary>
     public static CloudFrontKeyPair Create()
     {
         using var rsa = System.Security.Cryptography.RSA.Create(2048);

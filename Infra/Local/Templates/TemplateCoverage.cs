@@ -53,6 +53,7 @@ public static class TemplateCoverage
         ["AWS::SNS::Subscription"] = LocalTreatment.NotNeeded,
     };
 
+    /// <summary>What the local backend does for a resource of <paramref name="type"/> (<c>AWS::S3::Bucket</c>, say).</summary>
     public static LocalTreatment TreatmentOf(string type) =>
         Known.TryGetValue(type ?? throw new ArgumentNullException(nameof(type)), out var treatment) ? treatment : LocalTreatment.NotEmulated;
 
