@@ -27,6 +27,48 @@ public sealed class TemplateCoverageTests
     }
 
     [Fact]
+    public void A_property_the_local_run_does_not_emulate_is_named_with_its_resource_and_one_it_knowingly_skips_is_noted()
+    {
+        var template = CloudFormationTemplate.Parse("""
+            Resources:
+              Notes:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  TableName: notes
+                  KeySchema: [{ AttributeName: Id, KeyType: HASH }]
+                  StreamSpecification: { StreamViewType: NEW_IMAGE }
+                  SSESpecification: { SSEEnabled: true }
+              Api:
+                Type: AWS::Lambda::Function
+                Properties:
+                  FunctionName: api
+                  Layers: [arn:aws:lambda:us-east-1:123456789012:layer:x:1]
+                  VpcConfig: { SubnetIds: [subnet-1] }
+                  TracingConfig: { Mode: Active }
+              Users:
+                Type: AWS::Cognito::UserPool
+                Properties:
+                  UserPoolName: users
+                  LambdaConfig: { PreSignUp: arn:aws:lambda:us-east-1:123456789012:function:x }
+            """);
+
+        var gaps = TemplateCoverage.Gaps(template);
+
+        Assert.Equal(
+            [
+                "Property StreamSpecification of Notes (AWS::DynamoDB::Table)",
+                "Property Layers of Api (AWS::Lambda::Function)",
+                "Property VpcConfig of Api (AWS::Lambda::Function)",
+                "Property LambdaConfig of Users (AWS::Cognito::UserPool)",
+            ],
+            gaps.Select(g => g[..g.IndexOf(" is not emulated locally", StringComparison.Ordinal)]));
+        Assert.Equal(
+            ["Property SSESpecification of Notes (AWS::DynamoDB::Table) is not applied locally (nothing local depends on it).",
+                "Property TracingConfig of Api (AWS::Lambda::Function) is not applied locally (nothing local depends on it)."],
+            TemplateCoverage.NotApplied(template));
+    }
+
+    [Fact]
     public void Every_resource_of_the_projects_own_template_is_covered_locally()
     {
         var template = CloudFormationTemplate.Load(Repository.PathOf("Infra", "Deploy", "template.yaml"));

@@ -9,8 +9,6 @@ namespace ImageAspire.Hosting.LocalAws;
 /// <summary>Applies <c>AWS::DynamoDB::Table</c> resources: keys, billing mode and indexes, then waits until the table is active.</summary>
 internal sealed class DynamoDbTableApplier(IAmazonDynamoDB dynamoDb, ILogger logger)
 {
-    private static readonly string[] Unsupported = ["PointInTimeRecoverySpecification", "SSESpecification", "TimeToLiveSpecification", "StreamSpecification", "DeletionProtectionEnabled"];
-
     public async Task ApplyAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
         var properties = (JsonObject)TemplateFunctions.Resolve(resource.Properties, context)!;
@@ -61,11 +59,6 @@ internal sealed class DynamoDbTableApplier(IAmazonDynamoDB dynamoDb, ILogger log
         await WaitForActiveAsync(name, cancellationToken);
         context.SetPhysicalId(resource.LogicalId, name);
         context.SetAttribute(resource.LogicalId, "Arn", $"arn:aws:dynamodb:{context.Region}:{context.AccountId}:table/{name}");
-
-        foreach (var unsupported in Unsupported.Where(p => properties[p] is not null))
-        {
-            logger.LogInformation("Skipped {Property} on {Table}: the local DynamoDB does not implement it", unsupported, name);
-        }
     }
 
     /// <summary>

@@ -44,6 +44,11 @@ public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, 
             logger.LogWarning("{Gap}", gap);
         }
 
+        foreach (var note in TemplateCoverage.NotApplied(template))
+        {
+            logger.LogInformation("{Note}", note);
+        }
+
         var buckets = new S3BucketApplier(s3, siteOrigins, logger);
         var tables = new DynamoDbTableApplier(dynamoDb, logger);
         var userPools = new CognitoApplier(cognito, logger);

@@ -10,8 +10,6 @@ namespace ImageAspire.Hosting.LocalAws;
 /// <summary>Applies <c>AWS::S3::Bucket</c> resources: the bucket, its CORS rules (with the local site's origins) and versioning.</summary>
 internal sealed class S3BucketApplier(IAmazonS3 s3, IReadOnlyList<string> siteOrigins, ILogger logger)
 {
-    private static readonly string[] Unsupported = ["BucketEncryption", "PublicAccessBlockConfiguration", "LifecycleConfiguration", "OwnershipControls", "NotificationConfiguration", "MetricsConfigurations"];
-
     public async Task ApplyAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
         // Only what a local S3 can hold is resolved: the rest (notifications to the function, ...) names
@@ -64,11 +62,6 @@ internal sealed class S3BucketApplier(IAmazonS3 s3, IReadOnlyList<string> siteOr
             {
                 logger.LogInformation("Skipped versioning on {Bucket}: the local S3 answered {Code}", name, ex.ErrorCode ?? ex.StatusCode.ToString());
             }
-        }
-
-        foreach (var unsupported in Unsupported.Where(p => resource.Properties[p] is not null))
-        {
-            logger.LogInformation("Skipped {Property} on {Bucket}: the local S3 does not implement it (object events reach the service through the launcher's webhook)", unsupported, name);
         }
     }
 

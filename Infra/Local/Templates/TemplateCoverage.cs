@@ -57,12 +57,65 @@ public static class TemplateCoverage
     public static LocalTreatment TreatmentOf(string type) =>
         Known.TryGetValue(type ?? throw new ArgumentNullException(nameof(type)), out var treatment) ? treatment : LocalTreatment.NotEmulated;
 
-    /// <summary>One message per resource nothing stands for locally, naming the resource and its type.</summary>
+    // Of the types whose properties change what the local run does: those it reads, and those it knowingly does without
+    // (encryption, access blocks, retention, throttling, logs, tracing, what the deployed code is: nothing local depends on
+    // them). Any other property of these types is a gap; the properties of other types are not checked.
+    private static readonly Dictionary<string, (string[] Read, string[] NotApplied)> PropertiesOf = new(StringComparer.Ordinal)
+    {
+        ["AWS::S3::Bucket"] = (
+            ["BucketName", "CorsConfiguration", "VersioningConfiguration", "NotificationConfiguration"],
+            ["BucketEncryption", "PublicAccessBlockConfiguration", "LifecycleConfiguration", "OwnershipControls", "MetricsConfigurations", "Tags"]),
+        ["AWS::DynamoDB::Table"] = (
+            ["TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes"],
+            ["PointInTimeRecoverySpecification", "SSESpecification", "TimeToLiveSpecification", "DeletionProtectionEnabled", "Tags"]),
+        ["AWS::Cognito::UserPool"] = (
+            ["UserPoolName", "Policies", "UsernameAttributes", "AutoVerifiedAttributes", "AccountRecoverySetting", "Schema", "MfaConfiguration"],
+            ["UserPoolTags", "DeletionProtection"]),
+        ["AWS::Cognito::UserPoolClient"] = (
+            ["UserPoolId", "ClientName", "GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "AccessTokenValidity", "IdTokenValidity",
+                "RefreshTokenValidity", "TokenValidityUnits"],
+            []),
+        ["AWS::Cognito::UserPoolGroup"] = (["UserPoolId", "GroupName", "Description"], ["Precedence"]),
+        ["AWS::Lambda::Function"] = (
+            ["FunctionName", "Timeout", "MemorySize", "Environment", "LoggingConfig"],
+            ["Code", "Handler", "Runtime", "Architectures", "Role", "Description", "TracingConfig", "ReservedConcurrentExecutions", "Tags"]),
+        ["AWS::Lambda::EventInvokeConfig"] = (["FunctionName", "Qualifier", "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"], []),
+        ["AWS::ApiGatewayV2::Api"] = (["Name", "ProtocolType"], ["Description", "DisableExecuteApiEndpoint", "Tags"]),
+        ["AWS::ApiGatewayV2::Authorizer"] = (["ApiId", "Name", "AuthorizerType", "IdentitySource", "JwtConfiguration"], []),
+        ["AWS::ApiGatewayV2::Integration"] = (["ApiId", "IntegrationType", "IntegrationUri", "PayloadFormatVersion"], ["Description", "TimeoutInMillis"]),
+        ["AWS::ApiGatewayV2::Route"] = (["ApiId", "RouteKey", "Target", "AuthorizationType", "AuthorizerId"], ["OperationName"]),
+        ["AWS::ApiGatewayV2::Stage"] = (["ApiId", "StageName"], ["Description", "AutoDeploy", "AccessLogSettings", "DefaultRouteSettings", "Tags"]),
+    };
+
+    /// <summary>
+    /// One message per resource nothing stands for locally, and per property of a covered resource that the local run
+    /// does not emulate (a Lambda function's <c>Layers</c>, a table's <c>StreamSpecification</c>), each naming the
+    /// resource and its type.
+    /// </summary>
     public static IReadOnlyList<string> Gaps(CloudFormationTemplate template)
     {
         ArgumentNullException.ThrowIfNull(template);
         return [.. template.Resources
             .Where(r => TreatmentOf(r.Type) == LocalTreatment.NotEmulated)
-            .Select(r => $"Resource {r.LogicalId} ({r.Type}) is not emulated locally: nothing is created for it, and code that calls it will fail.")];
+            .Select(r => $"Resource {r.LogicalId} ({r.Type}) is not emulated locally: nothing is created for it, and code that calls it will fail."),
+            .. Properties(template, known => known.Read.Concat(known.NotApplied), included: false)
+            .Select(p => $"Property {p.Property} of {p.Resource.LogicalId} ({p.Resource.Type}) is not emulated locally: it is ignored, and code that depends on it will behave otherwise.")];
     }
+
+    /// <summary>One message per property of a covered resource that the local run knowingly does without (encryption, say).</summary>
+    public static IReadOnlyList<string> NotApplied(CloudFormationTemplate template)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        return [.. Properties(template, known => known.NotApplied, included: true)
+            .Select(p => $"Property {p.Property} of {p.Resource.LogicalId} ({p.Resource.Type}) is not applied locally (nothing local depends on it).")];
+    }
+
+    private static IEnumerable<(TemplateResource Resource, string Property)> Properties(
+        CloudFormationTemplate template, Func<(string[] Read, string[] NotApplied), IEnumerable<string>> listed, bool included) =>
+        from resource in template.Resources
+        where PropertiesOf.ContainsKey(resource.Type)
+        let names = listed(PropertiesOf[resource.Type]).ToHashSet(StringComparer.Ordinal)
+        from property in resource.Properties.Select(p => p.Key)
+        where names.Contains(property) == included
+        select (resource, property);
 }
