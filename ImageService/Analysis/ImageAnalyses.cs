@@ -176,12 +176,11 @@ public sealed class ImageAnalyses(
     private async Task<ImageAnalysis> AnalyzeStoredAsync(ImageRecord image, CancellationToken cancellationToken)
     {
         var current = await settings.GetAsync(cancellationToken);
-        if (await objects.HeadAsync(storage.Value.OriginalsBucket, image.OriginalKey, cancellationToken) is null)
+        if (await objects.GetIfExistsAsync(storage.Value.OriginalsBucket, image.OriginalKey, processing.Value.MaxPresignedUploadBytes, cancellationToken) is not { } original)
         {
             return ImageAnalysis.Failed("The original is gone.");
         }
 
-        var original = await objects.GetAsync(storage.Value.OriginalsBucket, image.OriginalKey, processing.Value.MaxPresignedUploadBytes, cancellationToken);
         byte[] jpeg;
         try
         {

@@ -39,13 +39,12 @@ public sealed class SquareReframer(
     {
         ArgumentNullException.ThrowIfNull(image);
         var current = await settings.GetAsync(cancellationToken);
-        if (await objects.HeadAsync(storage.Value.OriginalsBucket, image.OriginalKey, cancellationToken) is null)
+        if (await objects.GetIfExistsAsync(storage.Value.OriginalsBucket, image.OriginalKey, processing.Value.MaxPresignedUploadBytes, cancellationToken) is not { } original)
         {
             logger.LogInformation("Image {ImageId}: its original is gone; its renditions stay as they are", image.Id);
             return (image with { FramedOnFaces = true }, null);
         }
 
-        var original = await objects.GetAsync(storage.Value.OriginalsBucket, image.OriginalKey, processing.Value.MaxPresignedUploadBytes, cancellationToken);
         PipelineResult result;
         try
         {

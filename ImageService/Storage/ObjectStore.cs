@@ -25,6 +25,16 @@ public interface IObjectStore
     PresignedPut PresignPut(string bucket, string key, string contentType, long contentLength, DateTimeOffset expiresAt);
 }
 
+public static class ObjectStoreExtensions
+{
+    /// <summary>The object's bytes, or null when it does not exist (an original deleted meanwhile, say).</summary>
+    public static async Task<byte[]?> GetIfExistsAsync(this IObjectStore objects, string bucket, string key, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(objects);
+        return await objects.HeadAsync(bucket, key, cancellationToken) is null ? null : await objects.GetAsync(bucket, key, maxBytes, cancellationToken);
+    }
+}
+
 public sealed record StoredObject(string Key, DateTimeOffset LastModified);
 
 /// <summary>A presigned PUT: the URL and the signed headers the request must carry (besides its body's length).</summary>
