@@ -158,25 +158,20 @@ public sealed class DynamoDbImageMetadataStore(IAmazonDynamoDB dynamoDb, IOption
         var found = new List<ImageRecord>(ids.Count);
         foreach (var chunk in ids.Distinct(StringComparer.Ordinal).Chunk(100))
         {
-            var pending = new Dictionary<string, KeysAndAttributes>
-            {
-                [Table] = new KeysAndAttributes { Keys = [.. chunk.Select(id => Key(owner, id))], ConsistentRead = true },
-            };
-            for (var tries = 1; pending.Count > 0; tries++)
-            {
-                var response = await dynamoDb.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = pending }, cancellationToken);
-                found.AddRange((response.Responses?.GetValueOrDefault(Table) ?? []).Select(FromItem));
-                pending = response.UnprocessedKeys is { Count: > 0 } unprocessed ? unprocessed : [];
-                if (pending.Count > 0)
+            await DynamoDbBatches.SendAsync(
+                new Dictionary<string, KeysAndAttributes>
                 {
-                    if (tries == 4)
-                    {
-                        throw new ProvisionedThroughputExceededException("Some images could not be read after 4 tries.");
-                    }
-
-                    await Task.Delay(TimeSpan.FromMilliseconds(50 << tries), cancellationToken);
-                }
-            }
+                    [Table] = new KeysAndAttributes { Keys = [.. chunk.Select(id => Key(owner, id))], ConsistentRead = true },
+                },
+                async pending =>
+                {
+                    var response = await dynamoDb.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = pending }, cancellationToken);
+                    found.AddRange((response.Responses?.GetValueOrDefault(Table) ?? []).Select(FromItem));
+                    return response.UnprocessedKeys is { Count: > 0 } undone ? undone : null;
+                },
+                4,
+                _ => "Some images could not be read after 4 tries.",
+                cancellationToken);
         }
 
         return found;

@@ -138,25 +138,13 @@ public sealed class DynamoDbLabelIndex(IAmazonDynamoDB dynamoDb, IOptions<Storag
     {
         foreach (var chunk in writes.Chunk(BatchSize))
         {
-            var pending = new Dictionary<string, List<WriteRequest>> { [Table] = [.. chunk] };
-            for (var tries = 1; ; tries++)
-            {
-                var response = await dynamoDb.BatchWriteItemAsync(new BatchWriteItemRequest { RequestItems = pending }, cancellationToken);
-                if (response.UnprocessedItems is not { Count: > 0 } unprocessed)
-                {
-                    break;
-                }
-
-                if (tries == MaxBatchTries)
-                {
-                    // Throttled: the caller keeps the image due, so the sweep writes the entries later.
-                    throw new ProvisionedThroughputExceededException(
-                        string.Create(CultureInfo.InvariantCulture, $"{unprocessed.Values.Sum(v => v.Count)} label entries were not written after {tries} tries."));
-                }
-
-                pending = unprocessed;
-                await Task.Delay(TimeSpan.FromMilliseconds(50 << tries), cancellationToken);
-            }
+            // Throttled past the tries: the caller keeps the image due, so the sweep writes the entries later.
+            await DynamoDbBatches.SendAsync(
+                new Dictionary<string, List<WriteRequest>> { [Table] = [.. chunk] },
+                async pending => (await dynamoDb.BatchWriteItemAsync(new BatchWriteItemRequest { RequestItems = pending }, cancellationToken)).UnprocessedItems is { Count: > 0 } undone ? undone : null,
+                MaxBatchTries,
+                undone => string.Create(CultureInfo.InvariantCulture, $"{undone.Values.Sum(v => v.Count)} label entries were not written after {MaxBatchTries} tries."),
+                cancellationToken);
         }
     }
 }
