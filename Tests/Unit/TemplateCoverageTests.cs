@@ -69,6 +69,28 @@ public sealed class TemplateCoverageTests
     }
 
     [Fact]
+    public void An_http_api_route_without_a_jwt_authorizer_is_named_as_the_local_api_checks_jwts_on_every_route()
+    {
+        var template = CloudFormationTemplate.Parse("""
+            Resources:
+              Custom:
+                Type: AWS::ApiGatewayV2::Authorizer
+                Properties: { ApiId: api, AuthorizerType: REQUEST, Name: custom }
+              Open:
+                Type: AWS::ApiGatewayV2::Route
+                Properties: { ApiId: api, RouteKey: "GET /public/{proxy+}", Target: integrations/x }
+              Guarded:
+                Type: AWS::ApiGatewayV2::Route
+                Properties: { ApiId: api, RouteKey: "ANY /api/{proxy+}", AuthorizationType: JWT, AuthorizerId: a, Target: integrations/x }
+            """);
+
+        Assert.Equal(
+            ["Resource Custom (AWS::ApiGatewayV2::Authorizer) is a REQUEST authorizer: the local HTTP API checks the user pool's JWTs instead.",
+                "Resource Open (AWS::ApiGatewayV2::Route) has no JWT authorizer: the local HTTP API still asks for the user pool's JWT on it."],
+            TemplateCoverage.Gaps(template));
+    }
+
+    [Fact]
     public void Every_resource_of_the_projects_own_template_is_covered_locally()
     {
         var template = CloudFormationTemplate.Load(Repository.PathOf("Infra", "Deploy", "template.yaml"));

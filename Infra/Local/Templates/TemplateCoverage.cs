@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace ImageAspire.LocalAws.Templates;
 
 /// <summary>How the local stand-ins treat a resource type.</summary>
@@ -99,8 +101,18 @@ public static class TemplateCoverage
             .Where(r => TreatmentOf(r.Type) == LocalTreatment.NotEmulated)
             .Select(r => $"Resource {r.LogicalId} ({r.Type}) is not emulated locally: nothing is created for it, and code that calls it will fail."),
             .. Properties(template, known => known.Read.Concat(known.NotApplied), included: false)
-            .Select(p => $"Property {p.Property} of {p.Resource.LogicalId} ({p.Resource.Type}) is not emulated locally: it is ignored, and code that depends on it will behave otherwise.")];
+            .Select(p => $"Property {p.Property} of {p.Resource.LogicalId} ({p.Resource.Type}) is not emulated locally: it is ignored, and code that depends on it will behave otherwise."),
+            .. AuthorizationGaps(template)];
     }
+
+    // The local HTTP API checks the user pool's JWTs on its route, whatever the template says.
+    private static IEnumerable<string> AuthorizationGaps(CloudFormationTemplate template) =>
+        template.ResourcesOfType("AWS::ApiGatewayV2::Authorizer")
+            .Where(a => a.Properties["AuthorizerType"] is JsonValue type && (string?)type != "JWT")
+            .Select(a => $"Resource {a.LogicalId} (AWS::ApiGatewayV2::Authorizer) is a {a.Properties["AuthorizerType"]} authorizer: the local HTTP API checks the user pool's JWTs instead.")
+            .Concat(template.ResourcesOfType("AWS::ApiGatewayV2::Route")
+                .Where(r => r.Properties["AuthorizationType"] switch { null => true, JsonValue type => (string?)type != "JWT", _ => false })
+                .Select(r => $"Resource {r.LogicalId} (AWS::ApiGatewayV2::Route) has no JWT authorizer: the local HTTP API still asks for the user pool's JWT on it."));
 
     /// <summary>One message per property of a covered resource that the local run knowingly does without (encryption, say).</summary>
     public static IReadOnlyList<string> NotApplied(CloudFormationTemplate template)
