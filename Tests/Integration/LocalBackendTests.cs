@@ -94,7 +94,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
 
         var me = await client.GetFromJsonAsync<JsonObject>("/api/me", Timeout(60));
 
-        var sub = JwtClaims(tokens.AccessToken)["sub"]!.ToString();
+        var sub = CognitoUsers.ClaimsOf(tokens.AccessToken)["sub"]!.ToString();
         Assert.False(string.IsNullOrEmpty(sub));
         Assert.Equal(sub, (string?)me!["sub"]);
     }
@@ -115,7 +115,7 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     {
         var tokens = await fixture.Cognito.SignInAsync(fixture.ClientId, LocalUsers.Demo.Email, LocalUsers.Demo.Password, Timeout(60));
         var parts = tokens.AccessToken.Split('.');
-        var tamperedPayload = Base64Url(JwtClaims(tokens.AccessToken).Also(c => c["sub"] = "someone-else").ToJsonString());
+        var tamperedPayload = Base64Url(CognitoUsers.ClaimsOf(tokens.AccessToken).Also(c => c["sub"] = "someone-else").ToJsonString());
         string[] refused =
         [
             string.Empty,
@@ -265,13 +265,6 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
     {
         using var response = await fixture.S3.GetObjectAsync(bucket, key, Timeout(120));
         return await SHA256.HashDataAsync(response.ResponseStream, Timeout(120));
-    }
-
-    private static JsonObject JwtClaims(string jwt)
-    {
-        var payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
-        payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
-        return (JsonObject)JsonNode.Parse(Convert.FromBase64String(payload))!;
     }
 
     private static string Base64Url(string text) =>

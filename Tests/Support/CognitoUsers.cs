@@ -9,6 +9,15 @@ public sealed record CognitoTokens(string AccessToken, string IdToken, string Re
 /// <summary>What a test or a load run does as a user of the local Cognito: sign up, confirm, sign in.</summary>
 public static class CognitoUsers
 {
+    /// <summary>The claims of a token, read from its payload (not verified: the tests compare what the issuer put in it).</summary>
+    public static JsonObject ClaimsOf(string jwt)
+    {
+        ArgumentNullException.ThrowIfNull(jwt);
+        var payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
+        return (JsonObject)JsonNode.Parse(Convert.FromBase64String(payload))!;
+    }
+
     /// <summary>Signs a user in with USER_PASSWORD_AUTH and returns the tokens.</summary>
     public static async Task<CognitoTokens> SignInAsync(this CognitoClient cognito, string clientId, string userName, string password, CancellationToken cancellationToken = default)
     {
