@@ -32,11 +32,7 @@ public sealed class PackageTests
         var feed = Directory.CreateTempSubdirectory("localaws-feed-");
         try
         {
-            foreach (var project in new[] { Repository.PathOf("Infra", "Local", "Templates", "Templates.csproj"), Repository.PathOf("Infra", "Local", "Hosting", "LocalAws.csproj") })
-            {
-                var (exitCode, output) = await Repository.RunAsync("dotnet", ["pack", project, "--no-build", "-c", Configuration, "-o", feed.FullName, "-nologo"], Repository.Root, Timeout(300));
-                Assert.True(exitCode == 0, output);
-            }
+            await PackAsync(feed.FullName);
 
             using var package = ZipFile.OpenRead(Path.Combine(feed.FullName, "ImageAspire.Hosting.LocalAws.0.1.0.nupkg"));
             var entries = package.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
@@ -154,12 +150,7 @@ public sealed class PackageTests
         try
         {
             var feed = Path.Combine(work.FullName, "feed");
-            foreach (var project in new[] { Repository.PathOf("Infra", "Local", "Templates", "Templates.csproj"), Repository.PathOf("Infra", "Local", "Hosting", "LocalAws.csproj") })
-            {
-                var (packed, packOutput) = await Repository.RunAsync("dotnet",
-                    ["pack", project, "--no-build", "-c", Configuration, "-o", feed, $"-p:Version={version}", "-nologo"], Repository.Root, Timeout(300));
-                Assert.True(packed == 0, packOutput);
-            }
+            await PackAsync(feed, $"-p:Version={version}");
 
             var consumer = Path.Combine(work.FullName, "consumer");
             CopyDirectory(Repository.PathOf("Tests", "Fixtures", "localaws-consumer"), consumer);
@@ -273,6 +264,16 @@ public sealed class PackageTests
             {
                 return log.ToString();
             }
+        }
+    }
+
+    /// <summary>Packs the template reader and the hosting library, as built by the test run, into <paramref name="feed"/>.</summary>
+    private static async Task PackAsync(string feed, params string[] properties)
+    {
+        foreach (var project in new[] { Repository.PathOf("Infra", "Local", "Templates", "Templates.csproj"), Repository.PathOf("Infra", "Local", "Hosting", "LocalAws.csproj") })
+        {
+            var (exitCode, output) = await Repository.RunAsync("dotnet", ["pack", project, "--no-build", "-c", Configuration, "-o", feed, "-nologo", .. properties], Repository.Root, Timeout(300));
+            Assert.True(exitCode == 0, output);
         }
     }
 
