@@ -115,7 +115,13 @@ public sealed class LambdaBootstrap : IAsyncDisposable
 
     private static ProcessStartInfo StartInfo(string directory, Dictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo(Path.Combine(directory, "bootstrap")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // In the deployed folder, as Lambda starts it in /var/task: the content root, whose appsettings.json the host watches.
+        var start = new ProcessStartInfo(Path.Combine(directory, "bootstrap"))
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
