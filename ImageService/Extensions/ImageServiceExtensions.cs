@@ -104,7 +104,8 @@ public static class ImageServiceExtensions
         services.AddSingleton<IImageAnalyzer, RekognitionImageAnalyzer>();
         services.AddSingleton<ImageAnalyses>();
         services.AddSingleton<AnalysisFollowUps>();
-        services.AddHostedService(sp => sp.GetRequiredService<AnalysisFollowUps>());
+        services.AddSingleton<AnalysesInFlight>();
+        services.AddHostedService(sp => sp.GetRequiredService<AnalysesInFlight>());
         return services;
     }
 

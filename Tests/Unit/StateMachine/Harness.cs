@@ -38,7 +38,7 @@ public sealed class Harness : IDisposable
         Remover = new ImageRemover(Metadata, Objects, Labels, Media, storage, Time, NullLogger<ImageRemover>.Instance);
         Reframer = new SquareReframer(Objects, Pipeline, _gate, settings, processor, storage, processing, Time, NullLogger<SquareReframer>.Instance);
         Analyses = new ImageAnalyses(Metadata, Labels, Objects, Pipeline, _gate, settings, Analyzer, Reframer, analysisOptions, storage, processing, Time, NullLogger<ImageAnalyses>.Instance);
-        FollowUps = new AnalysisFollowUps(Analyses, storage, Time, NullLogger<AnalysisFollowUps>.Instance);
+        FollowUps = new AnalysisFollowUps(Analyses, new AnalysesInFlight(), storage, Time, NullLogger<AnalysisFollowUps>.Instance);
         Direct = new DirectUploads(processor, Objects, Metadata, resolver, Remover, Analyses, FollowUps, storage, processing, Time, NullLogger<DirectUploads>.Instance);
         Tickets = new UploadTickets(Objects, Metadata, storage, processing, Time, NullLogger<UploadTickets>.Instance);
         Presigned = new PresignedUploads(processor, Objects, Metadata, resolver, Analyses, storage, processing, Time, NullLogger<PresignedUploads>.Instance);
