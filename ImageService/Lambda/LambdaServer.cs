@@ -43,7 +43,18 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
             _stopping = new CancellationTokenSource();
             var http = new HttpClient { BaseAddress = new Uri($"http://{runtimeApi}"), Timeout = Timeout.InfiniteTimeSpan };
             var loop = new LambdaRuntimeLoop(new LambdaRuntimeClient(http), HandleAsync, logger, AfterAnswerAsync);
-            _loop = Task.Run(() => loop.RunAsync(_stopping.Token), CancellationToken.None);
+            var init = services.GetService<LambdaInitWork>();
+            var stopping = _stopping.Token;
+            _loop = Task.Run(async () =>
+            {
+                // Init ends before the first /next, as in Lambda, where the first invocation is handed out after init.
+                if (init is not null)
+                {
+                    await init.WaitAsync(stopping);
+                }
+
+                await loop.RunAsync(stopping);
+            }, CancellationToken.None);
         }
 
         return Task.CompletedTask;
@@ -72,7 +83,7 @@ public sealed class LambdaServer(IServiceProvider services, IConfiguration confi
     // frozen until then); within the invocation's deadline, after which they stay due for the sweep. Then telemetry.
     private async Task AfterAnswerAsync(CancellationToken deadline)
     {
-        await services.GetRequiredService<AnalysisFollowUps>().DrainAsync(deadline);
+        await services.GetRequiredService<AnalysesInFlight>().DrainAsync(deadline);
         FlushTelemetry();
     }
 

@@ -69,7 +69,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         await using var process = BootstrapProcess.Start(start);
         var sub = $"aot-{Guid.NewGuid():N}";
 
-        // libvips loads on the first upload: the timeout is the template's default function timeout.
+        // The template's default function timeout.
         var result = await lambda.UploadAsync(LambdaBootstrap.Claims(sub), TestImages.Jpeg(1200, 800), TimeSpan.FromSeconds(30), cancellationToken);
 
         Assert.False(result.IsError, Encoding.UTF8.GetString(result.Payload));
@@ -90,6 +90,69 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
 
         Assert.StartsWith("AWS4-HMAC-SHA256 Credential=S3RVER/", Assert.Single(lambda.TraceExports.Take(1)), StringComparison.Ordinal);
         Assert.Contains("/us-east-1/xray/aws4_request", lambda.TraceExports.First(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_published_artifact_does_its_init_work_before_the_first_invocation_and_none_of_it_is_traced_or_counted()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(cancellationToken);
+        var health = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), cancellationToken);
+        var start = lambda.StartInfo(published.Directory, fixture.App.GetEndpoint("s3", "http"), fixture.App.GetEndpoint("dynamodb", "http"), fixture.Environment);
+        start.Environment["Media__PathKey"] = fixture.MediaEnvironment["Media__PathKey"];
+        var process = BootstrapProcess.Start(start);
+        string output;
+        await using (process)
+        {
+            Assert.Equal(200, (int)JsonNode.Parse((await health).Payload)!["statusCode"]!);
+            // Telemetry is flushed after each answer: spans from the init work would leave with /health's (which has none).
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            Assert.Empty(lambda.TraceExports);
+
+            // What the checks here would see if the init work were traced and counted: an upload's spans and pipeline duration.
+            var upload = await lambda.UploadAsync(LambdaBootstrap.Claims($"init-{Guid.NewGuid():N}"), TestImages.Jpeg(640, 480), TimeSpan.FromSeconds(30), cancellationToken);
+            Assert.Equal(201, (int)JsonNode.Parse(upload.Payload)!["statusCode"]!);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (lambda.TraceExports.IsEmpty && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+
+            Assert.NotEmpty(lambda.TraceExports);
+            output = await process.StopAsync();
+        }
+
+        var lines = output.Split('\n');
+        var initDone = Array.FindIndex(lines, l => l.Contains("Init work done", StringComparison.Ordinal));
+        var serving = Array.FindIndex(lines, l => l.Contains("Serving Lambda invocations from the Runtime API", StringComparison.Ordinal));
+        Assert.True(initDone >= 0 && serving > initDone, output);
+        // Nothing in it failed (a failure is a warning naming the init).
+        Assert.DoesNotContain(lines, l => l.Contains("\"level\":\"WARN\"", StringComparison.Ordinal) && l.Contains("during init", StringComparison.Ordinal));
+        // One EMF collection holds a pipeline duration: the upload's, after its answer; none after /health's.
+        Assert.Single(lines, l => l.Contains("\"imageaspire.pipeline.duration\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_storage_that_never_answers_delays_the_first_invocation_by_at_most_the_init_work_limit()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(cancellationToken);
+        // Accepts connections and never answers them: a call that may or may not have arrived.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start(backlog: 64);
+        var endpoint = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}");
+        var health = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), cancellationToken);
+        var stopwatch = Stopwatch.StartNew();
+        await using var process = BootstrapProcess.Start(lambda.StartInfo(published.Directory, endpoint, endpoint, fixture.Environment));
+
+        var result = await health;
+
+        Assert.Equal(200, (int)JsonNode.Parse(result.Payload)!["statusCode"]!);
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        // Storage calls still fail as they always do, promptly and with a problem, and nothing was cached from the init.
+        var upload = await lambda.UploadAsync(LambdaBootstrap.Claims($"silent-{Guid.NewGuid():N}"), TestImages.Jpeg(320, 240), TimeSpan.FromSeconds(60), cancellationToken);
+        var response = JsonNode.Parse(upload.Payload)!;
+        Assert.Equal(503, (int)response["statusCode"]!);
     }
 
     /// <summary>
@@ -235,6 +298,18 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         public Process Process { get; }
 
         public static BootstrapProcess Start(ProcessStartInfo start) => new(Process.Start(start)!);
+
+        /// <summary>Kills the process and returns what it wrote.</summary>
+        public async Task<string> StopAsync()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+
+            await Process.WaitForExitAsync(CancellationToken.None);
+            return await _stdout + await _stderr;
+        }
 
         public async ValueTask DisposeAsync()
         {
