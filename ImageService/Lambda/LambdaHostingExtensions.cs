@@ -42,8 +42,7 @@ public static class LambdaHostingExtensions
                 !string.Equals(request.RequestUri?.Authority, runtimeApi, StringComparison.OrdinalIgnoreCase) && (previous?.Invoke(request) ?? true);
         });
 
-        // Lambda's init phase starts here, beside the host's build: libvips needs nothing the host provides.
-        builder.Services.AddSingleton(LambdaInitWork.Begin());
+        builder.Services.AddSingleton<LambdaInitWork>();
         builder.Services.AddSingleton<LambdaServer>();
         builder.Services.AddSingleton<IServer>(sp => sp.GetRequiredService<LambdaServer>());
         builder.Services.AddAuthentication(options =>
@@ -74,7 +73,7 @@ public static class LambdaHostingExtensions
         try
         {
             // Beside the host's start; the Runtime API loop waits for it before asking for the first invocation.
-            app.Services.GetRequiredService<LambdaInitWork>().Continue(app.Services);
+            app.Services.GetRequiredService<LambdaInitWork>().Start();
             app.Run();
         }
         catch (Exception ex)

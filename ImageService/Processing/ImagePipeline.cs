@@ -114,12 +114,7 @@ public sealed class NetVipsImagePipeline(IOptions<ProcessingOptions> options) : 
             }
 
             var cropSource = MakeCropSource(decoded, settings);
-            // Work under a suppression scope (Lambda's init) is not an image's.
-            if (!OpenTelemetry.Sdk.SuppressInstrumentation)
-            {
-                ImageTelemetry.PipelineDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("format", format.ToString()));
-            }
-
+            ImageTelemetry.PipelineDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("format", format.ToString()));
             // The oriented size of the original (from its header), not that of the shrunk working copy.
             return new PipelineResult(format, width, height, outputs, analysisJpeg, cropSource);
         }

@@ -93,7 +93,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
     }
 
     [Fact]
-    public async Task The_published_artifact_does_its_init_work_before_the_first_invocation_and_none_of_it_is_traced_or_counted()
+    public async Task The_published_artifact_does_its_init_work_before_the_first_invocation_and_none_of_it_is_traced()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var lambda = await LambdaBootstrap.StartRuntimeApiAsync(cancellationToken);
@@ -105,11 +105,12 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         await using (process)
         {
             Assert.Equal(200, (int)JsonNode.Parse((await health).Payload)!["statusCode"]!);
-            // Telemetry is flushed after each answer: spans from the init work would leave with /health's (which has none).
+            // Telemetry is flushed after each answer, and /health makes no span: nothing is exported, the init work's
+            // storage calls included (they run under a suppression scope, and mostly before the tracer exists).
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             Assert.Empty(lambda.TraceExports);
 
-            // What the checks here would see if the init work were traced and counted: an upload's spans and pipeline duration.
+            // What the check above would see if something were traced: an upload's spans, exported after its answer.
             var upload = await lambda.UploadAsync(LambdaBootstrap.Claims($"init-{Guid.NewGuid():N}"), TestImages.Jpeg(640, 480), TimeSpan.FromSeconds(30), cancellationToken);
             Assert.Equal(201, (int)JsonNode.Parse(upload.Payload)!["statusCode"]!);
             var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -126,10 +127,8 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         var initDone = Array.FindIndex(lines, l => l.Contains("Init work done", StringComparison.Ordinal));
         var serving = Array.FindIndex(lines, l => l.Contains("Serving Lambda invocations from the Runtime API", StringComparison.Ordinal));
         Assert.True(initDone >= 0 && serving > initDone, output);
-        // Nothing in it failed (a failure is a warning naming the init).
-        Assert.DoesNotContain(lines, l => l.Contains("\"level\":\"WARN\"", StringComparison.Ordinal) && l.Contains("during init", StringComparison.Ordinal));
-        // One EMF collection holds a pipeline duration: the upload's, after its answer; none after /health's.
-        Assert.Single(lines, l => l.Contains("\"imageaspire.pipeline.duration\"", StringComparison.Ordinal));
+        // Nothing in it failed (a failure is a warning naming what failed during init).
+        Assert.DoesNotContain(lines, l => l.Contains("during init failed", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -153,6 +152,10 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         var upload = await lambda.UploadAsync(LambdaBootstrap.Claims($"silent-{Guid.NewGuid():N}"), TestImages.Jpeg(320, 240), TimeSpan.FromSeconds(60), cancellationToken);
         var response = JsonNode.Parse(upload.Payload)!;
         Assert.Equal(503, (int)response["statusCode"]!);
+        // Each wait that ran out is named.
+        var output = await process.StopAsync();
+        Assert.Contains("Reading the settings during init failed", output, StringComparison.Ordinal);
+        Assert.Contains("Opening a connection to S3 during init failed", output, StringComparison.Ordinal);
     }
 
     /// <summary>
