@@ -27,6 +27,7 @@ public sealed class AnalysisFollowUps(ImageAnalyses analyses, AnalysesInFlight i
 
     /// <summary>Waits until every analysis started so far is stored (or left due), or until <paramref name="cancellationToken"/>.</summary>
     public Task DrainAsync(CancellationToken cancellationToken) => inFlight.DrainAsync(cancellationToken);
+
     private async Task FinishAsync(ImageRecord image, Task<ImageAnalysis> analysis)
     {
         try
@@ -44,7 +45,6 @@ public sealed class AnalysisFollowUps(ImageAnalyses analyses, AnalysesInFlight i
             logger.LogError(ex, "The analysis of image {ImageId} was not stored. It stays due; the sweep analyses it again", image.Id);
         }
     }
-
 }
 
 /// <summary>
