@@ -141,39 +141,6 @@ public static class ColdStartRun
         return process.Age.TotalMilliseconds;
     }
 
-    /// <summary>A bootstrap process, killed (with its last <c>/next</c> long-poll seen closed) when disposed.</summary>
-    private sealed class BootstrapProcess : IAsyncDisposable
-    {
-        private readonly Stopwatch _age;
-        private readonly Task<string[]> _output;
-
-        private BootstrapProcess(Process process, Stopwatch age)
-        {
-            Process = process;
-            _age = age;
-            _output = Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
-        }
-
-        public Process Process { get; }
-
-        public TimeSpan Age => _age.Elapsed;
-
-        public static BootstrapProcess Start(ProcessStartInfo start)
-        {
-            var age = Stopwatch.StartNew();
-            return new BootstrapProcess(Process.Start(start)!, age);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Process.Kill(entireProcessTree: true);
-            await Process.WaitForExitAsync();
-            _ = await _output;
-            Process.Dispose();
-            await Task.Delay(TimeSpan.FromMilliseconds(250));
-        }
-    }
-
     private static async Task<double> UploadAsync(LambdaBootstrap lambda, byte[] image)
     {
         var stopwatch = Stopwatch.StartNew();

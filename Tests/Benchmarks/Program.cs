@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using ImageAspire.Benchmarks;
 
-// dotnet run -c Release --project Tests/Benchmarks -- <pipeline|rss|coldstart|web|load|analysis> [options]
+// dotnet run -c Release --project Tests/Benchmarks -- <pipeline|rss|coldstart|typeloads|web|load|analysis> [options]
 var mode = args.FirstOrDefault() ?? "pipeline";
 var rest = args.Skip(1).ToArray();
 switch (mode)
@@ -18,6 +18,8 @@ switch (mode)
     case "coldstart":
         await ColdStartRun.RunAsync(rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 10);
         break;
+    case "typeloads":
+        return await TypeLoadsRun.RunAsync();
     case "web":
         await WebSizeRun.RunAsync();
         break;
@@ -30,7 +32,7 @@ switch (mode)
         await AnalysisLatencyRun.RunAsync(rest.Length > 0 ? int.Parse(rest[0], System.Globalization.CultureInfo.InvariantCulture) : 40);
         break;
     default:
-        Console.Error.WriteLine("modes: pipeline | rss | coldstart [runs] | web | load [uploads] [concurrency] | analysis [uploads]");
+        Console.Error.WriteLine("modes: pipeline | rss | coldstart [runs] | typeloads | web | load [uploads] [concurrency] | analysis [uploads]");
         return 2;
 }
 

@@ -34,7 +34,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         // The first invocation is queued before the process starts: start → first response is the cold start.
         var health = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), cancellationToken);
         var stopwatch = Stopwatch.StartNew();
-        await using var process = BootstrapProcess.Start(lambda.StartInfo(published.Directory));
+        await using var process = Start(lambda.StartInfo(published.Directory));
         var healthResult = await health;
         var coldStart = stopwatch.Elapsed;
         Assert.False(healthResult.IsError, Encoding.UTF8.GetString(healthResult.Payload));
@@ -52,7 +52,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         Assert.Equal(401, (int)anonymous["statusCode"]!);
 
         // A start that fails (no storage configuration) is reported to /init/error.
-        await using var broken = BootstrapProcess.Start(lambda.StartInfo(published.Directory, configured: false));
+        await using var broken = Start(lambda.StartInfo(published.Directory, configured: false));
         await broken.Process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         Assert.NotEqual(0, broken.Process.ExitCode);
         Assert.Contains("Storage", lambda.Function.InitError ?? string.Empty, StringComparison.Ordinal);
@@ -66,7 +66,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         var start = lambda.StartInfo(published.Directory, fixture.App.GetEndpoint("s3", "http"), fixture.App.GetEndpoint("dynamodb", "http"), fixture.Environment);
         // The AppHost's path key, so the stored renditions are under the media keys the checks below expect.
         start.Environment["Media__PathKey"] = fixture.MediaEnvironment["Media__PathKey"];
-        await using var process = BootstrapProcess.Start(start);
+        await using var process = Start(start);
         var sub = $"aot-{Guid.NewGuid():N}";
 
         // The template's default function timeout.
@@ -100,7 +100,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         var health = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), cancellationToken);
         var start = lambda.StartInfo(published.Directory, fixture.App.GetEndpoint("s3", "http"), fixture.App.GetEndpoint("dynamodb", "http"), fixture.Environment);
         start.Environment["Media__PathKey"] = fixture.MediaEnvironment["Media__PathKey"];
-        var process = BootstrapProcess.Start(start);
+        var process = Start(start);
         string output;
         await using (process)
         {
@@ -142,7 +142,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         var endpoint = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}");
         var health = lambda.InvokeAsync("/health", null, TimeSpan.FromSeconds(60), cancellationToken);
         var stopwatch = Stopwatch.StartNew();
-        await using var process = BootstrapProcess.Start(lambda.StartInfo(published.Directory, endpoint, endpoint, fixture.Environment));
+        await using var process = Start(lambda.StartInfo(published.Directory, endpoint, endpoint, fixture.Environment));
 
         var result = await health;
 
@@ -285,45 +285,7 @@ public sealed class PublishedLambdaTests(AppHostFixture fixture, PublishedBootst
         return BitConverter.ToUInt16(header, 18);
     }
 
-    /// <summary>A started bootstrap whose output is drained, and which is killed when the test ends.</summary>
-    private sealed class BootstrapProcess : IAsyncDisposable
-    {
-        private readonly Task<string> _stdout;
-        private readonly Task<string> _stderr;
-
-        private BootstrapProcess(Process process)
-        {
-            Process = process;
-            _stdout = process.StandardOutput.ReadToEndAsync();
-            _stderr = process.StandardError.ReadToEndAsync();
-        }
-
-        public Process Process { get; }
-
-        public static BootstrapProcess Start(ProcessStartInfo start) => new(Process.Start(start)!);
-
-        /// <summary>Kills the process and returns what it wrote.</summary>
-        public async Task<string> StopAsync()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-            }
-
-            await Process.WaitForExitAsync(CancellationToken.None);
-            return await _stdout + await _stderr;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-            }
-
-            await Process.WaitForExitAsync(CancellationToken.None);
-            TestContext.Current.TestOutputHelper?.WriteLine(await _stdout + await _stderr);
-            Process.Dispose();
-        }
-    }
+    /// <summary>A started bootstrap; what it wrote goes to the test's output when it is disposed.</summary>
+    private static BootstrapProcess Start(ProcessStartInfo start) =>
+        BootstrapProcess.Start(start, output => TestContext.Current.TestOutputHelper?.WriteLine(output));
 }
