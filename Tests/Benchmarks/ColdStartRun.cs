@@ -126,6 +126,8 @@ public static class ColdStartRun
 
         Console.WriteLine($"first upload after a cold start (2 MP JPEG, 6 renditions, process start -> 201, {runs} fresh processes): "
             + $"median {Median(cold):0} ms (min {cold.Min():0}, max {cold.Max():0}); peak RSS {firstRss / 1024} MiB");
+        // All of them: a wide spread says the machine was busy with something else, and the ratio below is not the code's.
+        Console.WriteLine($"  each: {string.Join(' ', cold.Order().Select(t => t.ToString("0", CultureInfo.InvariantCulture)))} ms");
         Console.WriteLine($"warm uploads (2 MP JPEG, 20): p50 {Median(warm):0} ms, max {warm.Max():0} ms; peak RSS {PeakRssKib(process.Process) / 1024} MiB");
         Console.WriteLine($"first upload after a cold start / warm p50: {Median(cold) / Median(warm):0.00}x");
 
