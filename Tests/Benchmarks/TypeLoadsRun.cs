@@ -4,7 +4,6 @@ using System.Reflection.PortableExecutable;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using System.Xml.Linq;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using ImageAspire.Tests.Support;
@@ -57,7 +56,7 @@ public static partial class TypeLoadsRun
         }
 
         var clrNames = ClrNamesByMangledName(Repository.PathOf("ImageService", "obj", "Release", "net10.0", LambdaBootstrap.HostRid, "native", "bootstrap.ilc.rsp"));
-        var built = new SortedSet<string>(StringComparer.Ordinal);
+        var built = new SortedDictionary<string, (string Assembly, string Type)>(StringComparer.Ordinal);
         var unnamed = 0;
         foreach (Match hit in ProbeHit().Matches(trace))
         {
@@ -74,21 +73,19 @@ public static partial class TypeLoadsRun
                 continue;
             }
 
-            built.Add($"{definition.Assembly}|{definition.Full}[{string.Join(',', arguments)}]");
+            var type = $"{definition.Full}[{string.Join(',', arguments)}]";
+            built[PrebuiltGenerics.Entry(definition.Assembly, type)] = (definition.Assembly, type);
         }
 
-        var listed = XDocument.Load(Repository.PathOf("ImageService", "Lambda", "PrebuiltGenerics.rd.xml")).Descendants()
-            .Where(e => e.Name.LocalName == "Type")
-            .Select(e => $"{e.Parent!.Attribute("Name")!.Value}|{e.Attribute("Name")!.Value}")
-            .ToHashSet(StringComparer.Ordinal);
-        var missing = built.Where(b => !listed.Contains(b)).ToList();
+        var listed = PrebuiltGenerics.Listed();
+        var missing = built.Where(b => !listed.Contains(b.Key)).Select(b => b.Value).ToList();
         Console.WriteLine($"generic types built at run time (init, /health, two uploads): {built.Count + unnamed} ({unnamed} not named); not in PrebuiltGenerics.rd.xml: {missing.Count}");
-        foreach (var group in missing.GroupBy(m => m.Split('|')[0]))
+        foreach (var group in missing.GroupBy(m => m.Assembly))
         {
             Console.WriteLine($"    <Assembly Name=\"{group.Key}\">");
-            foreach (var type in group)
+            foreach (var (_, type) in group)
             {
-                Console.WriteLine($"      <Type Name=\"{type.Split('|')[1]}\" Dynamic=\"Required All\" />");
+                Console.WriteLine($"      <Type Name=\"{type}\" Dynamic=\"Required All\" />");
             }
 
             Console.WriteLine("    </Assembly>");

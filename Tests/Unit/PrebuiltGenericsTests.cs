@@ -1,4 +1,3 @@
-using System.Xml.Linq;
 using ImageAspire.ImageService.Lambda;
 using ImageAspire.Tests.Support;
 using Microsoft.AspNetCore.Builder;
@@ -25,10 +24,7 @@ public sealed class PrebuiltGenericsTests
     [Fact]
     public void Every_options_type_and_logger_the_service_registers_in_Lambda_mode_is_compiled_ahead_of_time()
     {
-        var listed = XDocument.Load(Repository.PathOf("ImageService", "Lambda", "PrebuiltGenerics.rd.xml")).Descendants()
-            .Where(e => e.Name.LocalName == "Type")
-            .Select(e => $"{e.Parent!.Attribute("Name")!.Value}|{e.Attribute("Name")!.Value}")
-            .ToHashSet(StringComparer.Ordinal);
+        var listed = PrebuiltGenerics.Listed();
         var service = typeof(LambdaServer).Assembly;
         var expected = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var descriptor in LambdaModeServices())
@@ -66,9 +62,9 @@ public sealed class PrebuiltGenericsTests
         Assert.True(missing.Count == 0, $"not in PrebuiltGenerics.rd.xml:\n{string.Join('\n', missing)}");
     }
 
-    /// <summary>An rd.xml entry: in the Lambda build the service's assembly is named <c>bootstrap</c>.</summary>
+    /// <summary>The list's entry for a generic type of one argument: in the Lambda build the service's assembly is named <c>bootstrap</c>.</summary>
     private static string Entry(string assembly, string genericDefinition, Type argument) =>
-        $"{assembly}|{genericDefinition}[[{argument.FullName},{(argument.Assembly == typeof(LambdaServer).Assembly ? "bootstrap" : argument.Assembly.GetName().Name)}]]";
+        PrebuiltGenerics.Entry(assembly, $"{genericDefinition}[[{argument.FullName},{(argument.Assembly == typeof(LambdaServer).Assembly ? "bootstrap" : argument.Assembly.GetName().Name)}]]");
 
     /// <summary>The service's registrations as the bootstrap makes them (Lambda mode: the Runtime API's address is set).</summary>
     private static IServiceCollection LambdaModeServices()
