@@ -13,7 +13,8 @@ namespace ImageAspire.Benchmarks;
 /// <summary>
 /// The generic types the Native AOT type loader builds while the bootstrap runs (its init, a <c>/health</c>, two
 /// uploads), found with a uprobe on the type loader's <c>TryBuildGenericType</c>; printed as the entries of
-/// ImageService/Lambda/PrebuiltGenerics.rd.xml, with those that file lacks. Linux, as root (tracefs).
+/// ImageService/Lambda/PrebuiltGenerics.rd.xml, with those that file lacks. Linux x64 (the probe reads the arguments'
+/// registers), as root (tracefs). The list it checks serves the arm64 build too: the types DI asks for are the same.
 /// </summary>
 public static partial class TypeLoadsRun
 {
@@ -23,6 +24,12 @@ public static partial class TypeLoadsRun
 
     public static async Task<int> RunAsync()
     {
+        if (!OperatingSystem.IsLinux() || System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+        {
+            Console.Error.WriteLine("typeloads runs on Linux x64 only: its probe reads the System V x64 argument registers");
+            return 2;
+        }
+
         var output = Repository.PathOf("artifacts", $"typeloads-{LambdaBootstrap.HostRid}");
         var (exitCode, log) = await Repository.RunAsync("dotnet", [.. LambdaBootstrap.PublishArguments(LambdaBootstrap.HostRid, output), "-p:CopyOutputSymbolsToPublishDirectory=true"], Repository.Root, CancellationToken.None);
         if (exitCode != 0)
