@@ -11,6 +11,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using ImageAspire.AppHost;
 using ImageAspire.Hosting.LocalAws;
 using ImageAspire.LocalAws.Templates;
@@ -54,6 +55,101 @@ public sealed class LocalBackendTests(AppHostFixture fixture)
         Assert.Equal(
             (tableDefinition.Properties["GlobalSecondaryIndexes"] as JsonArray ?? []).Select(i => (string)i!["IndexName"]!).Order().ToList(),
             (table.GlobalSecondaryIndexes ?? []).Select(i => i.IndexName).Order().ToList());
+    }
+
+    [Fact]
+    public async Task The_user_pool_and_its_client_carry_the_templates_settings()
+    {
+        var template = CloudFormationTemplate.Load(Path.Combine(AppContext.BaseDirectory, "template.yaml"));
+        var poolId = fixture.Environment["UserPoolId"];
+        var pool = await fixture.Cognito.SendAsync("DescribeUserPool", new JsonObject { ["UserPoolId"] = poolId }, Timeout(60));
+        var client = await fixture.Cognito.SendAsync("DescribeUserPoolClient",
+            new JsonObject { ["UserPoolId"] = poolId, ["ClientId"] = fixture.ClientId }, Timeout(60));
+
+        // Every setting the coverage says the local run reads (the password policy, the auth flows, the token lifetimes…)
+        // is what cognito-local describes; cognito-local may add defaults of its own beside them.
+        static bool Includes(JsonNode? expected, JsonNode? actual) => (expected, actual) switch
+        {
+            (JsonObject e, JsonObject a) => e.All(p => Includes(p.Value, a[p.Key])),
+            (JsonArray e, JsonArray a) => e.Count == a.Count && e.Zip(a).All(p => Includes(p.First, p.Second)),
+            _ => JsonNode.DeepEquals(expected, actual),
+        };
+        var checkedSettings = 0;
+        foreach (var (type, described) in new[] { ("AWS::Cognito::UserPool", pool["UserPool"]), ("AWS::Cognito::UserPoolClient", client["UserPoolClient"]) })
+        {
+            var properties = Assert.Single(template.ResourcesOfType(type)).Properties;
+            foreach (var name in TemplateCoverage.PropertiesRead(type).Where(n => properties[n] is not null && n is not ("UserPoolName" or "ClientName" or "UserPoolId")))
+            {
+                // Cognito describes a pool's schema as its attributes, and a client's secret rather than whether it has one.
+                var (expected, actual) = name switch
+                {
+                    "GenerateSecret" => (properties[name], JsonValue.Create(described?["ClientSecret"] is not null)),
+                    "Schema" => (properties[name], described?["SchemaAttributes"]),
+                    _ => (properties[name], described?[name]),
+                };
+                Assert.True(Includes(expected, actual), $"{type} {name}: the template says {expected?.ToJsonString()}, cognito-local has {actual?.ToJsonString()}");
+                checkedSettings++;
+            }
+        }
+
+        Assert.True(checkedSettings >= 10, $"only {checkedSettings} settings compared");
+    }
+
+    [Fact]
+    public async Task A_kept_user_pool_takes_a_changed_templates_settings_as_a_stack_update_would()
+    {
+        var name = $"kept-{Guid.NewGuid():N}";
+        CloudFormationTemplate Template(string usernameAttribute, int minimumLength, int idTokenMinutes, string groupDescription) => CloudFormationTemplate.Parse($$"""
+            Resources:
+              Pool:
+                Type: AWS::Cognito::UserPool
+                Properties:
+                  UserPoolName: {{name}}
+                  UsernameAttributes: [{{usernameAttribute}}]
+                  Policies: { PasswordPolicy: { MinimumLength: {{minimumLength}}, RequireSymbols: false } }
+              Client:
+                Type: AWS::Cognito::UserPoolClient
+                Properties:
+                  UserPoolId: !Ref Pool
+                  ClientName: {{name}}-web
+                  GenerateSecret: false
+                  ExplicitAuthFlows: [ALLOW_USER_PASSWORD_AUTH, ALLOW_REFRESH_TOKEN_AUTH]
+                  IdTokenValidity: {{idTokenMinutes}}
+                  TokenValidityUnits: { IdToken: minutes }
+              Editors:
+                Type: AWS::Cognito::UserPoolGroup
+                Properties: { UserPoolId: !Ref Pool, GroupName: editors, Description: {{groupDescription}} }
+            Outputs:
+              PoolId: { Value: !Ref Pool }
+              ClientId: { Value: !Ref Client }
+            """);
+        var provisioner = new LocalAwsProvisioner(fixture.S3, fixture.DynamoDb, fixture.Cognito, NullLogger.Instance);
+        async Task<ProvisionedEnvironment> ProvisionAsync(CloudFormationTemplate template) =>
+            await provisioner.ProvisionAsync(template, new TemplateContext(template), [], [], Timeout(60));
+
+        var created = await ProvisionAsync(Template("email", 8, 60, "Edit"));
+        var poolId = created["PoolId"];
+        try
+        {
+            // The next run of a kept data folder, with a template whose settings changed.
+            var updated = await ProvisionAsync(Template("phone_number", 12, 5, "Edit and publish"));
+
+            Assert.Equal((poolId, created["ClientId"]), (updated["PoolId"], updated["ClientId"]));
+            var pool = (await fixture.Cognito.SendAsync("DescribeUserPool", new JsonObject { ["UserPoolId"] = poolId }, Timeout(60)))["UserPool"]!;
+            Assert.Equal(12, (int)pool["Policies"]!["PasswordPolicy"]!["MinimumLength"]!);
+            // Fixed at creation: CloudFormation would replace the pool (and lose its users); locally it stays as created.
+            Assert.Equal("email", (string?)Assert.Single(pool["UsernameAttributes"] as JsonArray ?? []));
+            var client = (await fixture.Cognito.SendAsync("DescribeUserPoolClient",
+                new JsonObject { ["UserPoolId"] = poolId, ["ClientId"] = created["ClientId"] }, Timeout(60)))["UserPoolClient"]!;
+            Assert.Equal(5, (int)client["IdTokenValidity"]!);
+            Assert.Equal(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"], (client["ExplicitAuthFlows"] as JsonArray ?? []).Select(f => (string?)f));
+            var group = (await fixture.Cognito.SendAsync("GetGroup", new JsonObject { ["UserPoolId"] = poolId, ["GroupName"] = "editors" }, Timeout(60)))["Group"]!;
+            Assert.Equal("Edit and publish", (string?)group["Description"]);
+        }
+        finally
+        {
+            await fixture.Cognito.SendAsync("DeleteUserPool", new JsonObject { ["UserPoolId"] = poolId }, Timeout(60));
+        }
     }
 
     [Fact]

@@ -7,8 +7,16 @@ namespace ImageAspire.Hosting.LocalAws;
 /// <summary>Applies the template's Cognito user pools, app clients and groups, and creates seed users.</summary>
 internal sealed class CognitoApplier(CognitoClient cognito, ILogger logger)
 {
-    private static readonly string[] PoolProperties = ["Policies", "UsernameAttributes", "AutoVerifiedAttributes", "AccountRecoverySetting", "Schema", "MfaConfiguration"];
-    private static readonly string[] ClientProperties = ["GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits"];
+    // What the coverage says the local run reads is passed to cognito-local as it is (Cognito's API names these settings
+    // as the template does), but for the names and references mapped below: one list, so a property cannot be reported
+    // as emulated and then not be passed on.
+    private static readonly string[] PoolProperties = [.. TemplateCoverage.PropertiesRead("AWS::Cognito::UserPool").Except(["UserPoolName"])];
+    private static readonly string[] ClientProperties = [.. TemplateCoverage.PropertiesRead("AWS::Cognito::UserPoolClient").Except(["UserPoolId", "ClientName"])];
+
+    // Settings fixed at creation. CloudFormation replaces the pool or client when they change; locally that would drop the
+    // users of a kept data folder, so they stay as created and the rest is updated, as a stack update does.
+    private static readonly string[] PoolCreateOnly = ["UsernameAttributes", "Schema"];
+    private static readonly string[] ClientCreateOnly = ["GenerateSecret"];
 
     public async Task ApplyUserPoolAsync(TemplateResource resource, TemplateContext context, CancellationToken cancellationToken)
     {
@@ -20,7 +28,10 @@ internal sealed class CognitoApplier(CognitoClient cognito, ILogger logger)
         if (existing is not null)
         {
             id = (string)existing["Id"]!;
-            logger.LogInformation("User pool {Pool} exists ({Id})", name, id);
+            await cognito.SendAsync("UpdateUserPool",
+                Copy(new JsonObject { ["UserPoolId"] = id }, properties, [.. PoolProperties.Except(PoolCreateOnly)]), cancellationToken);
+            logger.LogInformation("User pool {Pool} exists ({Id}): its settings updated from the template, {CreateOnly} as created",
+                name, id, string.Join(" and ", PoolCreateOnly));
         }
         else
         {
@@ -45,6 +56,11 @@ internal sealed class CognitoApplier(CognitoClient cognito, ILogger logger)
         if (existing is not null)
         {
             id = (string)existing["ClientId"]!;
+            await cognito.SendAsync("UpdateUserPoolClient",
+                Copy(new JsonObject { ["UserPoolId"] = poolId, ["ClientId"] = id, ["ClientName"] = name }, properties, [.. ClientProperties.Except(ClientCreateOnly)]),
+                cancellationToken);
+            logger.LogInformation("User pool client {Client} exists ({Id}): its settings updated from the template, {CreateOnly} as created",
+                name, id, string.Join(" and ", ClientCreateOnly));
         }
         else
         {
@@ -73,7 +89,14 @@ internal sealed class CognitoApplier(CognitoClient cognito, ILogger logger)
         }
         catch (CognitoException ex) when (ex.Type == "GroupExistsException")
         {
-            logger.LogInformation("Group {Group} exists", name);
+            // Cognito refuses to create a group twice (cognito-local replaces it instead).
+            await cognito.SendAsync("UpdateGroup", new JsonObject
+            {
+                ["UserPoolId"] = (string)properties["UserPoolId"]!,
+                ["GroupName"] = name,
+                ["Description"] = (string?)properties["Description"],
+            }, cancellationToken);
+            logger.LogInformation("Group {Group} exists: its description updated from the template", name);
         }
 
         context.SetPhysicalId(resource.LogicalId, name);

@@ -22,8 +22,9 @@ public sealed record ProvisionedEnvironment(
 /// <summary>
 /// Applies a CloudFormation template's buckets, tables, user pools, clients and groups to a local backend (the
 /// emulators or LocalStack), one applier per service, in dependency order. Idempotent: what exists already is reused,
-/// so a kept data folder works. What an emulator lacks (encryption, lifecycle, point-in-time recovery, ...) is logged
-/// and skipped.
+/// so a kept data folder works, and takes what a changed template changes where a stack update would (a table's new
+/// indexes, a bucket's CORS rule, a user pool's, client's or group's settings but those fixed at creation). What an
+/// emulator lacks (encryption, lifecycle, point-in-time recovery, ...) is logged and skipped.
 /// </summary>
 public sealed class LocalAwsProvisioner(IAmazonS3 s3, IAmazonDynamoDB dynamoDb, CognitoClient cognito, ILogger logger)
 {

@@ -90,6 +90,13 @@ public static class TemplateCoverage
     };
 
     /// <summary>
+    /// The properties of a resource of <paramref name="type"/> that the local run reads; empty for a type whose
+    /// properties are not checked.
+    /// </summary>
+    public static IReadOnlyList<string> PropertiesRead(string type) =>
+        PropertiesOf.TryGetValue(type ?? throw new ArgumentNullException(nameof(type)), out var known) ? known.Read : [];
+
+    /// <summary>
     /// One message per resource nothing stands for locally, and per property of a covered resource that the local run
     /// does not emulate (a Lambda function's <c>Layers</c>, a table's <c>StreamSpecification</c>), each naming the
     /// resource and its type.
