@@ -77,25 +77,21 @@ internal sealed class CognitoApplier(CognitoClient cognito, ILogger logger)
     {
         var properties = (JsonObject)TemplateFunctions.Resolve(resource.Properties, context)!;
         var name = (string)properties["GroupName"]!;
+        var group = new JsonObject
+        {
+            ["UserPoolId"] = (string)properties["UserPoolId"]!,
+            ["GroupName"] = name,
+            ["Description"] = (string?)properties["Description"],
+        };
         try
         {
-            await cognito.SendAsync("CreateGroup", new JsonObject
-            {
-                ["UserPoolId"] = (string)properties["UserPoolId"]!,
-                ["GroupName"] = name,
-                ["Description"] = (string?)properties["Description"],
-            }, cancellationToken);
+            await cognito.SendAsync("CreateGroup", group, cancellationToken);
             logger.LogInformation("Created group {Group}", name);
         }
         catch (CognitoException ex) when (ex.Type == "GroupExistsException")
         {
             // Cognito refuses to create a group twice (cognito-local replaces it instead).
-            await cognito.SendAsync("UpdateGroup", new JsonObject
-            {
-                ["UserPoolId"] = (string)properties["UserPoolId"]!,
-                ["GroupName"] = name,
-                ["Description"] = (string?)properties["Description"],
-            }, cancellationToken);
+            await cognito.SendAsync("UpdateGroup", group, cancellationToken);
             logger.LogInformation("Group {Group} exists: its description updated from the template", name);
         }
 
